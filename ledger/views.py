@@ -1,0 +1,107 @@
+"""Read-only HTTP face of the log: checkpoint, verifier key, proofs, entries."""
+
+import base64
+
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from ledger import storage
+from ledger.models import Entry
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def _bad_request(message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=400)
+
+
+def _int_param(request, name: str, default: int | None = None) -> int:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise storage.LedgerError(f"{name} is required")
+        return default
+    if not raw.isdigit() or len(raw) > 19:
+        raise storage.LedgerError(f"{name} must be a non-negative integer, not {raw!r}")
+    return int(raw)
+
+
+@require_safe
+def overview(request):
+    checkpoint = storage.checkpoint_latest()
+    recent = Entry.objects.order_by("-index").values("index", "leaf_hash", "appended_at")[:20]
+    return render(
+        request,
+        "ledger/overview.html",
+        {
+            "checkpoint": checkpoint,
+            "root_b64": _b64(bytes(checkpoint.root)),
+            "verifier_key": storage.verifier_key(),
+            "recent": [{**e, "leaf_hash": _b64(bytes(e["leaf_hash"]))} for e in recent],
+        },
+    )
+
+
+@require_safe
+def checkpoint(request):
+    return HttpResponse(storage.checkpoint_latest().note, content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+def pubkey(request):
+    return HttpResponse(storage.verifier_key() + "\n", content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+def inclusion_proof(request):
+    try:
+        index = _int_param(request, "index")
+        size = _int_param(request, "size", default=storage.checkpoint_latest().size)
+        proof = storage.inclusion_proof(index, size)
+    except storage.LedgerError as exc:
+        return _bad_request(str(exc))
+    return JsonResponse(
+        {
+            "index": proof.index,
+            "size": proof.size,
+            "leaf_hash": _b64(proof.leaf_hash),
+            "proof": [_b64(p) for p in proof.proof],
+            "root": _b64(proof.root),
+        }
+    )
+
+
+@require_safe
+def consistency_proof(request):
+    try:
+        size1 = _int_param(request, "from")
+        size2 = _int_param(request, "to", default=storage.checkpoint_latest().size)
+        proof = storage.consistency_proof(size1, size2)
+    except storage.LedgerError as exc:
+        return _bad_request(str(exc))
+    return JsonResponse(
+        {
+            "from": proof.size1,
+            "to": proof.size2,
+            "from_root": _b64(proof.root1),
+            "to_root": _b64(proof.root2),
+            "proof": [_b64(p) for p in proof.proof],
+        }
+    )
+
+
+@require_safe
+def entry(request, index: int):
+    # Who may read which entry is refined once entries carry custody events.
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "authentication required to read entries"}, status=401)
+    try:
+        found = storage.entry_get(index)
+    except storage.LedgerError as exc:
+        return JsonResponse({"error": str(exc)}, status=404)
+    response = HttpResponse(bytes(found.data), content_type="application/octet-stream")
+    response["X-Ledger-Leaf-Hash"] = _b64(bytes(found.leaf_hash))
+    return response

@@ -1,0 +1,1 @@
+"""Manufacturer screens: products, batches, serial commissioning, label printing, shipping."""

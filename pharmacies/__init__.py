@@ -1,0 +1,1 @@
+"""Pharmacy screens: receive, scan-to-verify, dispense, suspect reports."""
