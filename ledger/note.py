@@ -50,7 +50,8 @@ def verifier_key(name: str, public_key: bytes) -> str:
 def parse_verifier_key(vkey: str) -> tuple[str, bytes]:
     """(name, public key) from a verifier key string."""
     try:
-        name, hex_id, encoded = vkey.strip().split("+")
+        # Names have no '+', but base64 may: split at the first two only.
+        name, hex_id, encoded = vkey.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
     except (ValueError, binascii.Error) as exc:
         raise NoteError("verifier key must be <name>+<key id>+<base64 key>") from exc
