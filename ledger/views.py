@@ -29,10 +29,25 @@ def _int_param(request, name: str, default: int | None = None) -> int:
     return int(raw)
 
 
+ENTRIES_PER_PAGE = 20
+
+
 @require_safe
 def overview(request):
     checkpoint = storage.checkpoint_latest()
-    recent = Entry.objects.order_by("-index").values("index", "leaf_hash", "appended_at")[:20]
+    try:
+        before = _int_param(request, "before", default=checkpoint.size)
+    except storage.LedgerError as exc:
+        return _bad_request(str(exc))
+    # Keyset paging by index: as fast on the millionth page as on the first.
+    recent = (
+        Entry.objects.filter(index__lt=before)
+        .order_by("-index")
+        .values("index", "leaf_hash", "appended_at")[:ENTRIES_PER_PAGE]
+    )
+    recent = list(recent)
+    older = recent[-1]["index"] if recent and recent[-1]["index"] > 0 else None
+    newer = before + ENTRIES_PER_PAGE if before < checkpoint.size else None
     return render(
         request,
         "ledger/overview.html",
@@ -41,6 +56,8 @@ def overview(request):
             "root_b64": _b64(bytes(checkpoint.root)),
             "verifier_key": storage.verifier_key(),
             "recent": [{**e, "leaf_hash": _b64(bytes(e["leaf_hash"]))} for e in recent],
+            "older": older,
+            "newer": min(newer, checkpoint.size) if newer else None,
         },
     )
 

@@ -142,3 +142,20 @@ def test_ledger_page_shows_the_checkpoint_and_recent_entries(client, log):
 def test_ledger_page_of_an_empty_log_says_so(client):
     html = client.get("/ledger/").content.decode()
     assert "The ledger has no entries yet" in html
+
+
+def test_ledger_page_pages_through_older_entries(client, log):
+    first = client.get("/ledger/").content.decode()
+    assert "?before=580" in first
+    assert "Newer entries" not in first
+    older = client.get("/ledger/?before=580").content.decode()
+    assert "<td>579</td>" in older and "<td>580</td>" not in older
+    assert "?before=600" in older  # back to the newest page
+    last = client.get("/ledger/?before=5").content.decode()
+    assert "<td>0</td>" in last and "Older entries" not in last
+
+
+def test_ledger_page_rejects_a_bad_page_parameter(client, log):
+    response = client.get("/ledger/?before=soon")
+    assert response.status_code == 400
+    assert "before must be a non-negative integer" in response.json()["error"]
