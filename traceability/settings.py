@@ -7,6 +7,7 @@ in development they are generated once into var/ (git-ignored).
 """
 
 import base64
+import binascii
 import os
 import secrets
 from pathlib import Path
@@ -41,9 +42,13 @@ def dev_secret(name: str, make) -> str:
 
 
 SECRET_KEY = dev_secret("SECRET_KEY", lambda: secrets.token_urlsafe(50))
-LEDGER_KEK = base64.b64decode(
-    dev_secret("LEDGER_KEK", lambda: base64.b64encode(secrets.token_bytes(32)).decode())
-)
+try:
+    LEDGER_KEK = base64.b64decode(
+        dev_secret("LEDGER_KEK", lambda: base64.b64encode(secrets.token_bytes(32)).decode()),
+        validate=True,
+    )
+except binascii.Error:
+    LEDGER_KEK = b""
 if len(LEDGER_KEK) != 32:
     raise ImproperlyConfigured("LEDGER_KEK must be base64 of exactly 32 bytes")
 LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "localhost/drug-traceability/ledger")
