@@ -1,0 +1,175 @@
+"""Signed statements: the bytes every participant signs and the ledger stores.
+
+    statement = {"v": 1, "kind": ..., "body": {...},
+                 "signer": {"org": <GLN>, "key": <key id>},
+                 "issued_at": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "nonce": <base64, 16 bytes>}
+    signed bytes = DOMAIN + JCS(statement)            (RFC 8785 canonical JSON)
+    entry bytes  = JCS({"statement": statement, "signature": <base64 Ed25519>})
+
+The key id is the first 16 hex digits of SHA-256(public key). The domain
+prefix keeps a statement signature from being valid in any other protocol.
+No Django here: API clients and auditors can use this module alone.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import nacl.exceptions
+import nacl.signing
+import rfc8785
+
+VERSION = 1
+DOMAIN = b"drug-traceability/statement/v1\n"
+NONCE_BYTES = 16
+MAX_ENTRY_BYTES = 64 * 1024
+ISSUED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+FIELDS = {"v", "kind", "body", "signer", "issued_at", "nonce"}
+
+
+class StatementError(ValueError):
+    """A statement is malformed or its signature does not verify; the message says which field."""
+
+
+@dataclass(frozen=True)
+class SignedStatement:
+    statement: dict
+    signature: bytes
+
+    @property
+    def kind(self) -> str:
+        return self.statement["kind"]
+
+    @property
+    def body(self) -> dict:
+        return self.statement["body"]
+
+    @property
+    def signer_org(self) -> str:
+        return self.statement["signer"]["org"]
+
+    @property
+    def signer_key(self) -> str:
+        return self.statement["signer"]["key"]
+
+    @property
+    def nonce(self) -> str:
+        return self.statement["nonce"]
+
+    @property
+    def issued_at(self) -> datetime:
+        return datetime.fromisoformat(self.statement["issued_at"])
+
+    def entry_bytes(self) -> bytes:
+        return rfc8785.dumps(
+            {"statement": self.statement, "signature": base64.b64encode(self.signature).decode()}
+        )
+
+
+def key_id(public_key: bytes) -> str:
+    return hashlib.sha256(public_key).hexdigest()[:16]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def build(*, kind: str, body: dict, org: str, key: str, issued_at: str | None = None) -> dict:
+    """A new statement with a fresh nonce, ready to sign."""
+    return {
+        "v": VERSION,
+        "kind": kind,
+        "body": body,
+        "signer": {"org": org, "key": key},
+        "issued_at": issued_at or now_iso(),
+        "nonce": base64.b64encode(os.urandom(NONCE_BYTES)).decode(),
+    }
+
+
+def signing_bytes(statement: dict) -> bytes:
+    """Exactly what a signer signs: the domain prefix, then the statement's JCS bytes."""
+    try:
+        return DOMAIN + rfc8785.dumps(statement)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise StatementError(f"statement cannot be canonicalized: {exc}") from None
+
+
+def sign(statement: dict, seed: bytes) -> SignedStatement:
+    check_shape(statement)
+    signature = nacl.signing.SigningKey(seed).sign(signing_bytes(statement)).signature
+    return SignedStatement(statement=statement, signature=signature)
+
+
+def verify(signed: SignedStatement, public_key: bytes) -> None:
+    if key_id(public_key) != signed.signer_key:
+        raise StatementError("signer.key does not identify the key that should verify it")
+    try:
+        nacl.signing.VerifyKey(public_key).verify(signing_bytes(signed.statement), signed.signature)
+    except (nacl.exceptions.BadSignatureError, ValueError):
+        raise StatementError("signature does not verify for signer.key") from None
+
+
+def check_shape(statement) -> None:
+    """Field-by-field structure checks, naming the first bad field."""
+    if not isinstance(statement, dict):
+        raise StatementError("statement must be a JSON object")
+    missing, extra = FIELDS - statement.keys(), statement.keys() - FIELDS
+    if missing:
+        raise StatementError(f"statement is missing {', '.join(sorted(missing))}")
+    if extra:
+        raise StatementError(f"statement has unknown field {', '.join(sorted(extra))}")
+    if statement["v"] != VERSION or isinstance(statement["v"], bool):
+        raise StatementError(f"v must be {VERSION}")
+    if not isinstance(statement["kind"], str) or not re.fullmatch(
+        r"[a-z_.]{1,40}", statement["kind"]
+    ):
+        raise StatementError("kind must be a short lower-case name such as 'ship'")
+    if not isinstance(statement["body"], dict):
+        raise StatementError("body must be a JSON object")
+    signer = statement["signer"]
+    if not isinstance(signer, dict) or set(signer) != {"org", "key"}:
+        raise StatementError('signer must be {"org": <GLN>, "key": <key id>}')
+    if not isinstance(signer["org"], str) or not re.fullmatch(r"[0-9]{13}", signer["org"]):
+        raise StatementError("signer.org must be the signer's 13-digit GLN")
+    if not isinstance(signer["key"], str) or not re.fullmatch(r"[0-9a-f]{16}", signer["key"]):
+        raise StatementError("signer.key must be a 16 hex digit key id")
+    if not isinstance(statement["issued_at"], str) or not ISSUED_AT.fullmatch(
+        statement["issued_at"]
+    ):
+        raise StatementError("issued_at must be UTC RFC 3339, e.g. 2026-11-23T09:30:00Z")
+    try:
+        nonce = base64.b64decode(statement["nonce"], validate=True)
+    except (binascii.Error, TypeError):
+        nonce = b""
+    if len(nonce) != NONCE_BYTES:
+        raise StatementError(f"nonce must be base64 of {NONCE_BYTES} random bytes")
+
+
+def parse(data: dict) -> SignedStatement:
+    """A submitted {"statement": ..., "signature": ...} object, shape-checked (not verified)."""
+    if not isinstance(data, dict) or set(data) != {"statement", "signature"}:
+        raise StatementError('expected {"statement": {...}, "signature": "<base64>"}')
+    check_shape(data["statement"])
+    try:
+        signature = base64.b64decode(data["signature"], validate=True)
+    except (binascii.Error, TypeError):
+        signature = b""
+    if len(signature) != 64:
+        raise StatementError("signature must be base64 of a 64-byte Ed25519 signature")
+    signed = SignedStatement(statement=data["statement"], signature=signature)
+    if len(signed.entry_bytes()) > MAX_ENTRY_BYTES:
+        raise StatementError(f"statement is larger than {MAX_ENTRY_BYTES} bytes")
+    return signed
+
+
+def parse_entry(entry: bytes) -> SignedStatement:
+    """A ledger entry's bytes back into a signed statement."""
+    try:
+        return parse(json.loads(entry))
+    except json.JSONDecodeError as exc:
+        raise StatementError(f"entry is not JSON: {exc}") from None
