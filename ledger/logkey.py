@@ -12,19 +12,26 @@ from ledger.models import LogKey
 NONCE_SIZE = 12
 
 
-def _aad(name: str, public_key: bytes) -> bytes:
+def _aad(purpose: str, name: str, public_key: bytes) -> bytes:
     # Binds the ciphertext to its key row, so swapping rows breaks decryption.
-    return b"ledger-log-key\n" + name.encode() + b"\n" + public_key
+    return f"{purpose}\n{name}\n".encode() + public_key
 
 
-def encrypt_seed(seed: bytes, *, name: str, public_key: bytes) -> bytes:
+def encrypt_seed(
+    seed: bytes, *, name: str, public_key: bytes, purpose: str = "ledger-log-key"
+) -> bytes:
+    """AES-GCM under LEDGER_KEK; `purpose` and `name` keep each key in its own place."""
     nonce = os.urandom(NONCE_SIZE)
-    return nonce + AESGCM(settings.LEDGER_KEK).encrypt(nonce, seed, _aad(name, public_key))
+    aad = _aad(purpose, name, public_key)
+    return nonce + AESGCM(settings.LEDGER_KEK).encrypt(nonce, seed, aad)
 
 
-def decrypt_seed(blob: bytes, *, name: str, public_key: bytes) -> bytes:
+def decrypt_seed(
+    blob: bytes, *, name: str, public_key: bytes, purpose: str = "ledger-log-key"
+) -> bytes:
     nonce, ciphertext = blob[:NONCE_SIZE], blob[NONCE_SIZE:]
-    return AESGCM(settings.LEDGER_KEK).decrypt(nonce, ciphertext, _aad(name, public_key))
+    aad = _aad(purpose, name, public_key)
+    return AESGCM(settings.LEDGER_KEK).decrypt(nonce, ciphertext, aad)
 
 
 def log_key_get_or_create() -> LogKey:

@@ -50,3 +50,65 @@ class Member(models.Model):
 
     def __str__(self):
         return f"{self.user} at {self.organisation.name}"
+
+
+class SigningKey(models.Model):
+    """An organisation's Ed25519 public key, as registered on the ledger by a
+    regulator (a projection: rebuilt from the ledger's key statements)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        REVOKED = "revoked"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="keys")
+    key_id = models.CharField(max_length=16, unique=True)
+    public_key = models.BinaryField(max_length=32)
+    is_root = models.BooleanField(default=False, help_text="the regulator's trust anchor")
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    registered_entry = models.BigIntegerField(null=True, help_text="ledger index")
+    revoked_entry = models.BigIntegerField(null=True, help_text="ledger index")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation", "-created_at"]
+
+    def __str__(self):
+        return f"key {self.key_id} of {self.organisation.name} ({self.status})"
+
+
+class CustodialKey(models.Model):
+    """The private half of a key the platform signs with for web users.
+
+    AES-GCM encrypted under LEDGER_KEK. Not a projection: never rebuilt,
+    never shown, never logged. API clients' own keys have no row here.
+    """
+
+    key_id = models.CharField(max_length=16, unique=True)
+    encrypted_seed = models.BinaryField(editable=False)
+
+    def __str__(self):
+        return f"custodial key {self.key_id}"
+
+
+class StatementRecord(models.Model):
+    """Index of the signed statements in the ledger (a projection of it).
+
+    One row per entry. (key, nonce) is unique, which is what refuses replays.
+    """
+
+    entry = models.BigIntegerField(primary_key=True, help_text="ledger index")
+    kind = models.CharField(max_length=40, db_index=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="statements"
+    )
+    key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, related_name="statements")
+    nonce = models.CharField(max_length=24)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "nonce"], name="statement_nonce_once_per_key")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} #{self.entry}"

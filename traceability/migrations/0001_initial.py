@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,27 +16,88 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('role', models.CharField(choices=[('manufacturer', 'Manufacturer'), ('distributor', 'Distributor'), ('pharmacy', 'Pharmacy'), ('regulator', 'Regulator')], max_length=20)),
-                ('gln', models.CharField(max_length=13, unique=True, validators=[traceability.gs1.validate_gln], verbose_name='GLN')),
-                ('licence_number', models.CharField(max_length=64)),
-                ('country', models.CharField(help_text='ISO 3166-1 alpha-2', max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the ISO 3166-1 alpha-2 code, e.g. DE.')])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("manufacturer", "Manufacturer"),
+                            ("distributor", "Distributor"),
+                            ("pharmacy", "Pharmacy"),
+                            ("regulator", "Regulator"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "gln",
+                    models.CharField(
+                        max_length=13,
+                        unique=True,
+                        validators=[traceability.gs1.validate_gln],
+                        verbose_name="GLN",
+                    ),
+                ),
+                ("licence_number", models.CharField(max_length=64)),
+                (
+                    "country",
+                    models.CharField(
+                        help_text="ISO 3166-1 alpha-2",
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the ISO 3166-1 alpha-2 code, e.g. DE."
+                            )
+                        ],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('role__in', ['manufacturer', 'distributor', 'pharmacy', 'regulator'])), name='organisation_role_known')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("role__in", ["manufacturer", "distributor", "pharmacy", "regulator"])
+                        ),
+                        name="organisation_role_known",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Member',
+            name="Member",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='member', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='members', to='traceability.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="member",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="members",
+                        to="traceability.organisation",
+                    ),
+                ),
             ],
         ),
     ]

@@ -1,0 +1,95 @@
+"""Append signed statements to the ledger, after checking who signed them.
+
+All or nothing: one bad statement in a batch refuses the whole batch, and
+the error names its position and the problem.
+"""
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ledger import storage
+from traceability import statements
+from traceability.models import Organisation, SigningKey, StatementRecord
+
+CLOCK_SKEW = timedelta(minutes=5)
+REGULATOR_KINDS = ("root.", "key.")
+
+
+class StatementRejected(ValueError):
+    def __init__(self, position: int, message: str):
+        super().__init__(f"statement[{position}]: {message}")
+        self.position = position
+        self.reason = message
+
+
+def _check_signer(position: int, signed: statements.SignedStatement, key: SigningKey | None):
+    if key is None:
+        raise StatementRejected(position, f"signer.key {signed.signer_key} is not registered")
+    if key.organisation.gln != signed.signer_org:
+        raise StatementRejected(position, "signer.org does not own signer.key")
+    if key.status != SigningKey.Status.ACTIVE:
+        raise StatementRejected(position, f"signer.key {key.key_id} is revoked")
+    is_regulator = key.organisation.role == Organisation.Role.REGULATOR
+    if signed.kind.startswith(REGULATOR_KINDS) and not is_regulator:
+        raise StatementRejected(position, f"only a regulator may sign {signed.kind!r}")
+    if signed.issued_at > timezone.now() + CLOCK_SKEW:
+        raise StatementRejected(position, "issued_at is in the future")
+    try:
+        statements.verify(signed, bytes(key.public_key))
+    except statements.StatementError as exc:
+        raise StatementRejected(position, str(exc)) from None
+
+
+def _check_replays(batch: Sequence[statements.SignedStatement], keys: dict) -> None:
+    seen = set()
+    for position, signed in enumerate(batch):
+        pair = (signed.signer_key, signed.nonce)
+        if pair in seen:
+            raise StatementRejected(position, "nonce is used twice in this batch")
+        seen.add(pair)
+    used = set(
+        StatementRecord.objects.filter(
+            key__in=[k for k in keys.values()], nonce__in=[s.nonce for s in batch]
+        ).values_list("key__key_id", "nonce")
+    )
+    for position, signed in enumerate(batch):
+        if (signed.signer_key, signed.nonce) in used:
+            raise StatementRejected(position, "nonce was already used: a replayed statement")
+
+
+def statements_append(batch: Sequence[statements.SignedStatement]) -> list[StatementRecord]:
+    """Verify every statement, append them all as one ledger batch, index them."""
+    if not batch:
+        raise StatementRejected(0, "no statements to append")
+    keys = {
+        k.key_id: k
+        for k in SigningKey.objects.select_related("organisation").filter(
+            key_id__in={s.signer_key for s in batch}
+        )
+    }
+    for position, signed in enumerate(batch):
+        _check_signer(position, signed, keys.get(signed.signer_key))
+    _check_replays(batch, keys)
+    with transaction.atomic():
+        appended = storage.append([s.entry_bytes() for s in batch])
+        records = [
+            StatementRecord(
+                entry=appended.first_index + position,
+                kind=signed.kind,
+                organisation=keys[signed.signer_key].organisation,
+                key=keys[signed.signer_key],
+                nonce=signed.nonce,
+                issued_at=signed.issued_at,
+            )
+            for position, signed in enumerate(batch)
+        ]
+        try:
+            with transaction.atomic():
+                StatementRecord.objects.bulk_create(records)
+        except IntegrityError:
+            # A concurrent request used the same nonce between our check and now.
+            raise StatementRejected(0, "nonce was already used: a replayed statement") from None
+    return records
