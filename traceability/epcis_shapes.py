@@ -1,0 +1,44 @@
+"""EPCIS 2.0 vocabulary for statement bodies (CBV 2.0 bizStep/disposition,
+GS1 Digital Link URIs as EPCs)."""
+
+from datetime import date, datetime
+from urllib.parse import quote
+
+DIGITAL_LINK = "https://id.gs1.org"
+
+
+def sgtin_uri(gtin: str, serial: str) -> str:
+    return f"{DIGITAL_LINK}/01/{gtin}/21/{quote(serial, safe='')}"
+
+
+def object_event(
+    *,
+    action: str,
+    biz_step: str,
+    disposition: str,
+    epcs: list[str],
+    when: datetime,
+    ilmd: dict | None = None,
+    **extra,
+) -> dict:
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "eventTimeZoneOffset": "+00:00",
+        "action": action,
+        "bizStep": biz_step,
+        "disposition": disposition,
+        "epcList": epcs,
+    }
+    if ilmd:
+        event["ilmd"] = ilmd
+    event.update(extra)
+    return event
+
+
+def batch_ilmd(*, lot: str, manufactured_on: date, expires_on: date) -> dict:
+    return {
+        "lotNumber": lot,
+        "productionDate": manufactured_on.isoformat(),
+        "itemExpirationDate": expires_on.isoformat(),
+    }

@@ -1,0 +1,19 @@
+from traceability.models.custody import Batch, Pack, Product
+from traceability.models.participants import (
+    CustodialKey,
+    Member,
+    Organisation,
+    SigningKey,
+    StatementRecord,
+)
+
+__all__ = [
+    "Batch",
+    "CustodialKey",
+    "Member",
+    "Organisation",
+    "Pack",
+    "Product",
+    "SigningKey",
+    "StatementRecord",
+]

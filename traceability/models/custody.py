@@ -1,0 +1,79 @@
+"""What moves: products, batches and serialized packs (projections of the ledger)."""
+
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from traceability.gs1 import validate_gs1_text, validate_gtin
+from traceability.models.participants import Organisation
+
+
+class Product(models.Model):
+    gtin = models.CharField("GTIN", max_length=14, unique=True, validators=[validate_gtin])
+    name = models.CharField(max_length=200)
+    manufacturer = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="products"
+    )
+    registered_entry = models.BigIntegerField(help_text="ledger index")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} (GTIN {self.gtin})"
+
+
+class Batch(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="batches")
+    lot = models.CharField(max_length=20, validators=[validate_gs1_text])
+    manufactured_on = models.DateField()
+    expires_on = models.DateField()
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    created_entry = models.BigIntegerField(help_text="ledger index")
+
+    class Meta:
+        ordering = ["product", "lot"]
+        verbose_name_plural = "batches"
+        constraints = [
+            models.UniqueConstraint(fields=["product", "lot"], name="batch_lot_once_per_product"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="batch_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(expires_on__gt=models.F("manufactured_on")),
+                name="batch_expires_after_manufacture",
+            ),
+        ]
+
+    def __str__(self):
+        return f"lot {self.lot} of {self.product.name}"
+
+
+class Pack(models.Model):
+    """A serialized pack: (GTIN, serial) is its SGTIN. Status per EU FMD/EMVS."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUPPLIED = "supplied", "supplied (dispensed)"
+        DESTROYED = "destroyed"
+        RECALLED = "recalled"
+        WITHDRAWN = "withdrawn"
+        STOLEN = "stolen"
+        EXPORTED = "exported"
+        SAMPLE = "sample"
+        LOCKED = "locked"
+        EXPIRED = "expired"
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="packs")
+    gtin = models.CharField(max_length=14, help_text="copied from the batch's product")
+    serial = models.CharField(max_length=20, validators=[validate_gs1_text])
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    custodian = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="packs_held")
+    commissioned_entry = models.BigIntegerField(help_text="ledger index")
+    last_entry = models.BigIntegerField(help_text="ledger index of the latest event")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["gtin", "serial"], name="pack_serial_once_per_gtin")
+        ]
+        indexes = [models.Index(fields=["custodian", "status"])]
+
+    def __str__(self):
+        return f"pack {self.gtin}/{self.serial}"
