@@ -8,17 +8,17 @@ hashes from Entry for level 0, roots of the tiles below for the others.
 A proof therefore reads a handful of rows at any log size.
 """
 
+import functools
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from ledger import merkle, note
 from ledger.logkey import log_key_get_or_create, log_key_seed
-from ledger.models import TILE_HEIGHT, TILE_WIDTH, Checkpoint, Entry, Tile, TreeHead
+from ledger.models import TILE_HEIGHT, TILE_WIDTH, Checkpoint, Entry, LogKey, Tile, TreeHead
 
 MAX_BATCH = 100_000
 
@@ -63,6 +63,26 @@ def ledger_initialize() -> None:
             _checkpoint_sign(head.size, bytes(head.root))
 
 
+# The right edge of one tree -- the last one this process appended or proved
+# from -- as (key, {tile level: (first index, hashes of its incomplete tile)}),
+# key = (db alias, size, root). The root commits to every leaf, so the edges
+# of a key never change: no invalidation, only this check. Published by one
+# tuple assignment and never mutated after, so threads can share it.
+_edge_cache: tuple = (None, {})
+
+
+def _cached_edges(size: int, root: bytes) -> dict:
+    key, edges = _edge_cache
+    return dict(edges) if key == (connection.alias, size, root) else {}
+
+
+def _cache_edges(size: int, root: bytes, edges: dict) -> None:
+    global _edge_cache
+    key = (connection.alias, size, root)
+    old_key, old = _edge_cache
+    _edge_cache = (key, {**old, **edges} if old_key == key else dict(edges))
+
+
 def append(entries: Sequence[bytes]) -> Appended:
     """Append entries as one batch, in the caller's transaction if there is one."""
     if not entries:
@@ -76,12 +96,16 @@ def append(entries: Sequence[bytes]) -> Appended:
         head = TreeHead.objects.select_for_update().get(pk=1)
         start = head.size
         _insert_entries(start, leaf_hashes, entries)
-        Tile.objects.bulk_create(_completed_tiles(start, leaf_hashes))
+        edges = _cached_edges(start, bytes(head.root))
+        Tile.objects.bulk_create(_completed_tiles(start, leaf_hashes, edges))
         size = start + len(entries)
-        root = NodeReader(size).root(size)
+        reader = NodeReader(size, edges)  # the new tree's right edge: no reads
+        root = reader.root(size)
+        edges.update(reader._edges)
         head.size, head.root = size, root
         head.save(update_fields=["size", "root"])
         checkpoint = _checkpoint_sign(size, root)
+        transaction.on_commit(lambda: _cache_edges(size, root, edges))
     return Appended(first_index=start, size=size, root=root, checkpoint=checkpoint)
 
 
@@ -92,8 +116,9 @@ def _insert_entries(start: int, leaf_hashes: list[bytes], entries: Sequence[byte
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # COPY is several times faster than INSERT for thousands of rows.
-            sql = f"COPY {table} (index, leaf_hash, data, appended_at) FROM STDIN"
+            sql = f"COPY {table} (index, leaf_hash, data, appended_at) FROM STDIN (FORMAT BINARY)"
             with cursor.cursor.copy(sql) as copy:
+                copy.set_types(["int8", "bytea", "bytea", "timestamptz"])
                 for row in rows:
                     copy.write_row(row)
         else:
@@ -119,31 +144,60 @@ def _bottom_hashes(level: int, begin: int, end: int) -> list[bytes]:
     return hashes
 
 
-def _completed_tiles(start: int, leaf_hashes: list[bytes]) -> list[Tile]:
-    """Tiles that the new leaves complete, at every level."""
+def _completed_tiles(start: int, leaf_hashes: list[bytes], edges: dict) -> list[Tile]:
+    """Tiles that the new leaves complete, at every level.
+
+    `edges` maps tile level -> (first index, hashes of the incomplete tile) of
+    the tree of `start` leaves where known; it is updated to the new tree's.
+    """
     tiles = []
     level, count_before, new = 0, start, leaf_hashes
     while new:
         first = count_before - count_before % TILE_WIDTH
-        pending = _bottom_hashes(level, first, count_before) + new
+        known = edges.get(level)
+        if known is not None and known[0] == first and len(known[1]) == count_before - first:
+            pending = known[1] + new
+        else:
+            pending = _bottom_hashes(level, first, count_before) + new
         roots = []
-        for offset in range(0, len(pending) - TILE_WIDTH + 1, TILE_WIDTH):
+        complete = len(pending) - len(pending) % TILE_WIDTH
+        for offset in range(0, complete, TILE_WIDTH):
             chunk = pending[offset : offset + TILE_WIDTH]
             tile_root = merkle.perfect_root(chunk)
             index = (first + offset) // TILE_WIDTH
             tiles.append(Tile(level=level, index=index, hashes=b"".join(chunk), root=tile_root))
             roots.append(tile_root)
+        edges[level] = (first + complete, pending[complete:])
         level, count_before, new = level + 1, count_before // TILE_WIDTH, roots
     return tiles
+
+
+@functools.lru_cache(maxsize=1024)
+def _tile_nodes(tile: bytes) -> tuple[bytes, ...]:
+    """Every node of a complete tile: [h] = its hashes at height h, concatenated.
+
+    A pure function of the tile's bytes, so it is memoized as is: the few tiles
+    above level 0 are in nearly every proof and are hashed once, not per proof.
+    """
+    nodes = [tile]
+    while len(nodes[-1]) > merkle.HASH_SIZE:
+        below = nodes[-1]
+        nodes.append(
+            b"".join(
+                merkle.node_hash(below[i : i + 32], below[i + 32 : i + 64])
+                for i in range(0, len(below), 64)
+            )
+        )
+    return tuple(nodes)
 
 
 class NodeReader:
     """Hashes of perfect subtrees of a tree of `size` leaves, in few queries."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, edges: dict | None = None):
         self.size = size
         self._tiles: dict[tuple[int, int], bytes] = {}
-        self._edges: dict[int, tuple[int, list[bytes]]] = {}
+        self._edges: dict[int, tuple[int, list[bytes]]] = dict(edges or {})
 
     def _locate(self, level: int, index: int) -> tuple[int, int, int]:
         """(tile level, tile index, offset of the node's first bottom hash in the tile)."""
@@ -166,13 +220,14 @@ class NodeReader:
             elif tile_level not in self._edges:
                 wanted_edges.add(tile_level)
         if wanted_tiles:
-            query = Q()
-            for tile_level, tile_index in wanted_tiles:
-                query |= Q(level=tile_level, index=tile_index)
-            for level, index, hashes in Tile.objects.filter(query).values_list(
-                "level", "index", "hashes"
-            ):
-                self._tiles[(level, index)] = bytes(hashes)
+            where = " OR ".join(['(level = %s AND "index" = %s)'] * len(wanted_tiles))
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f'SELECT level, "index", hashes FROM {Tile._meta.db_table} WHERE {where}',  # noqa: S608
+                    list(itertools.chain.from_iterable(wanted_tiles)),
+                )
+                for level, index, hashes in cursor.fetchall():
+                    self._tiles[(level, index)] = bytes(hashes)
         for tile_level in sorted(wanted_edges):
             count = self.size >> (TILE_HEIGHT * tile_level)
             first = count - count % TILE_WIDTH
@@ -183,8 +238,9 @@ class NodeReader:
         width = 1 << (level % TILE_HEIGHT)
         self.prefetch([(level, index)])
         if self._tile_is_complete(tile_level, tile_index):
-            raw = self._tiles[(tile_level, tile_index)]
-            bottom = [raw[i * 32 : i * 32 + 32] for i in range(offset, offset + width)]
+            height = level % TILE_HEIGHT
+            at = (offset >> height) * merkle.HASH_SIZE
+            return _tile_nodes(self._tiles[(tile_level, tile_index)])[height][at : at + 32]
         else:
             first, edge = self._edges[tile_level]
             start = tile_index * TILE_WIDTH + offset - first
@@ -212,26 +268,32 @@ def head_size() -> int:
     return TreeHead.objects.values_list("size", flat=True).get(pk=1)
 
 
-def _check_size(size: int, what: str) -> int:
-    current = head_size()
+def _head_reader(size: int, what: str) -> tuple[NodeReader, bytes]:
+    """A reader for the current tree (one query: the head), with its cached edges."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT size, root FROM {TreeHead._meta.db_table} WHERE id = 1")  # noqa: S608
+        current, root = cursor.fetchone()
     if size > current:
         raise LedgerError(f"{what}={size} is beyond the log's size {current}")
-    return current
+    root = bytes(root)
+    return NodeReader(current, _cached_edges(current, root)), root
 
 
 def inclusion_proof(index: int, size: int) -> InclusionProof:
     if not 0 <= index < size:
         raise LedgerError(f"index={index} must be at least 0 and less than size={size}")
-    reader = NodeReader(_check_size(size, "size"))
+    reader, head_root = _head_reader(size, "size")
     plan = merkle.inclusion_plan(index, size)
     reader.prefetch([(0, index), *merkle.subtrees(0, size), *itertools.chain(*plan)])
-    return InclusionProof(
+    proof = InclusionProof(
         index=index,
         size=size,
         leaf_hash=reader.node(0, index),
         proof=reader.proof(plan),
-        root=reader.root(size),
+        root=head_root if size == reader.size else reader.root(size),
     )
+    _cache_edges(reader.size, head_root, reader._edges)
+    return proof
 
 
 def consistency_proof(size1: int, size2: int) -> ConsistencyProof:
@@ -240,18 +302,20 @@ def consistency_proof(size1: int, size2: int) -> ConsistencyProof:
             f"from={size1} must be at least 1 and at most to={size2}"
             " (every tree extends the empty one, so from=0 proves nothing)"
         )
-    reader = NodeReader(_check_size(size2, "to"))
+    reader, head_root = _head_reader(size2, "to")
     plan = merkle.consistency_plan(size1, size2)
     reader.prefetch(
         [*merkle.subtrees(0, size1), *merkle.subtrees(0, size2), *itertools.chain(*plan)]
     )
-    return ConsistencyProof(
+    proof = ConsistencyProof(
         size1=size1,
         size2=size2,
-        root1=reader.root(size1),
-        root2=reader.root(size2),
+        root1=head_root if size1 == reader.size else reader.root(size1),
+        root2=head_root if size2 == reader.size else reader.root(size2),
         proof=reader.proof(plan),
     )
+    _cache_edges(reader.size, head_root, reader._edges)
+    return proof
 
 
 def entry_get(index: int) -> Entry:
@@ -275,7 +339,7 @@ def verifier_key() -> str:
 
 
 def _checkpoint_sign(size: int, root: bytes) -> Checkpoint:
-    key = log_key_get_or_create()
+    key = LogKey.objects.order_by("-pk").first() or log_key_get_or_create()
     body = note.checkpoint_body(key.name, size, root)
     signed = note.sign(body, key.name, log_key_seed(key))
     return Checkpoint.objects.create(

@@ -18,12 +18,13 @@ def _bad_request(message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=400)
 
 
-def _int_param(request, name: str, default: int | None = None) -> int:
+def _int_param(request, name: str, default=None) -> int:
+    """A non-negative integer parameter; `default` may be a callable, asked only if needed."""
     raw = request.GET.get(name)
     if raw is None or raw == "":
         if default is None:
             raise storage.LedgerError(f"{name} is required")
-        return default
+        return default() if callable(default) else default
     if not raw.isdigit() or len(raw) > 19:
         raise storage.LedgerError(f"{name} must be a non-negative integer, not {raw!r}")
     return int(raw)
@@ -62,6 +63,10 @@ def overview(request):
     )
 
 
+def _latest_size() -> int:
+    return storage.checkpoint_latest().size
+
+
 @require_safe
 def checkpoint(request):
     return HttpResponse(storage.checkpoint_latest().note, content_type="text/plain; charset=utf-8")
@@ -76,7 +81,7 @@ def pubkey(request):
 def inclusion_proof(request):
     try:
         index = _int_param(request, "index")
-        size = _int_param(request, "size", default=storage.checkpoint_latest().size)
+        size = _int_param(request, "size", default=_latest_size)
         proof = storage.inclusion_proof(index, size)
     except storage.LedgerError as exc:
         return _bad_request(str(exc))
@@ -95,7 +100,7 @@ def inclusion_proof(request):
 def consistency_proof(request):
     try:
         size1 = _int_param(request, "from")
-        size2 = _int_param(request, "to", default=storage.checkpoint_latest().size)
+        size2 = _int_param(request, "to", default=_latest_size)
         proof = storage.consistency_proof(size1, size2)
     except storage.LedgerError as exc:
         return _bad_request(str(exc))

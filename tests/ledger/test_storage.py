@@ -183,3 +183,20 @@ def test_postgres_refuses_to_update_or_delete_ledger_rows(on_postgres):
         ):
             cursor.execute(statement)
     assert Entry.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_appends_reuse_the_cached_right_edge_and_stay_correct():
+    # Committed appends publish the tree's right edge for the next append;
+    # batches of odd sizes cross tile edges at 256, 512, 768 and 1024.
+    start = 0
+    for size in [200, 56, 1, 300, 211, 1, 255, 100]:
+        storage.append(entries(start, size))
+        start += size
+        leaves = naive_leaves(start)
+        assert bytes(TreeHead.objects.get().root) == merkle.root(leaves), start
+        index = start - 1
+        proof = storage.inclusion_proof(index, start)
+        merkle.verify_inclusion(index, start, leaves[index], proof.proof, merkle.root(leaves))
+    for tile in Tile.objects.filter(level=0):
+        assert bytes(tile.hashes) == b"".join(leaves[tile.index * 256 : tile.index * 256 + 256])
