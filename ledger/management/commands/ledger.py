@@ -22,13 +22,15 @@ class Command(BaseCommand):
 
     def verify(self):
         started = time.monotonic()
-        last_report = [0.0]
+        last_report = {"at": 0.0, "done": -1}
 
         def progress(done: int, total: int) -> None:
             # Progress goes to stderr at most twice a second, so stdout stays a clean verdict.
             now = time.monotonic()
-            if now - last_report[0] >= 0.5 or done == total:
-                last_report[0] = now
+            if done == last_report["done"]:
+                return
+            if now - last_report["at"] >= 0.5 or done == total:
+                last_report.update(at=now, done=done)
                 percent = 100 * done // total if total else 100
                 sys.stderr.write(f"\rverified {done:,}/{total:,} entries ({percent}%)")
                 sys.stderr.flush()
