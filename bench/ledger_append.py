@@ -24,17 +24,16 @@ Target: >= 50,000 appends/s on PostgreSQL.
 """
 
 import argparse
-import base64
 import os
 import random
-import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_DATABASE = "traceability_bench"
@@ -62,30 +61,8 @@ def parse_args() -> argparse.Namespace:
 # --- parent: one fresh database and one subprocess per backend ---------------
 
 
-def recreate_pg_database(server: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def run_child(backend: str, database_url: str, argv: list[str]) -> int:
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="traceability.settings",
-        DATABASE_URL=database_url,
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        LEDGER_KEK=base64.b64encode(secrets.token_bytes(32)).decode(),
-    )
-    cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--child", backend]
-    return subprocess.run(cmd, env=env, cwd=ROOT, check=False).returncode  # noqa: S603
-
-
 def parent(args: argparse.Namespace) -> int:
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"{os.cpu_count()} CPUs, load average {load} (a busy machine lowers every figure)")
+    harness.print_machine_load()
     argv = sys.argv[1:]
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     status = 0
@@ -95,16 +72,16 @@ def parent(args: argparse.Namespace) -> int:
             tmp = tempfile.mkdtemp(prefix="ledger-bench-")
             try:
                 url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-                status |= run_child(backend, url, argv)
+                status |= harness.run_child(__file__, backend, url, argv)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         else:
             try:
-                recreate_pg_database(args.pg_server, PG_DATABASE)
+                harness.pg_recreate(args.pg_server, PG_DATABASE)
             except Exception as exc:
                 print(f"postgres: skipped: PostgreSQL unreachable at {args.pg_server} ({exc})")
                 continue
-            status |= run_child(backend, f"{args.pg_server}/{PG_DATABASE}", argv)
+            status |= harness.run_child(__file__, backend, f"{args.pg_server}/{PG_DATABASE}", argv)
     return status
 
 

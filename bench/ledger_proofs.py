@@ -38,14 +38,14 @@ import base64
 import math
 import os
 import random
-import secrets
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_DATABASE = "traceability_bench_proofs"
@@ -87,14 +87,6 @@ def pg_head_size(server: str, name: str) -> int | None:
     return row[0] if row else None
 
 
-def pg_recreate(server: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def sqlite_head_size(path: Path) -> int | None:
     if not path.exists():
         return None
@@ -106,23 +98,8 @@ def sqlite_head_size(path: Path) -> int | None:
     return row[0] if row else None
 
 
-def run_child(backend: str, database_url: str) -> int:
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="traceability.settings",
-        DATABASE_URL=database_url,
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        # Only appends decrypt the log key, and a reused log is not appended to.
-        LEDGER_KEK=base64.b64encode(secrets.token_bytes(32)).decode(),
-    )
-    cmd = [sys.executable, str(Path(__file__).resolve()), *sys.argv[1:], "--child", backend]
-    return subprocess.run(cmd, env=env, cwd=ROOT, check=False).returncode  # noqa: S603
-
-
 def parent(args: argparse.Namespace) -> int:
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"{os.cpu_count()} CPUs, load average {load} (a busy machine lowers every figure)")
+    harness.print_machine_load()
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     status = 0
     for backend in backends:
@@ -131,7 +108,7 @@ def parent(args: argparse.Namespace) -> int:
             try:
                 size = pg_head_size(args.pg_server, PG_DATABASE) if args.reuse else None
                 if size != args.size:
-                    pg_recreate(args.pg_server, PG_DATABASE)
+                    harness.pg_recreate(args.pg_server, PG_DATABASE)
             except Exception as exc:
                 print(f"postgres: skipped: PostgreSQL unreachable at {args.pg_server} ({exc})")
                 continue
@@ -147,7 +124,7 @@ def parent(args: argparse.Namespace) -> int:
             else f"fresh bench database (building {args.size:,} entries)",
             flush=True,
         )
-        status |= run_child(backend, url)
+        status |= harness.run_child(__file__, backend, url, sys.argv[1:])
     return status
 
 
