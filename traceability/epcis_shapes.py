@@ -42,3 +42,15 @@ def batch_ilmd(*, lot: str, manufactured_on: date, expires_on: date) -> dict:
         "productionDate": manufactured_on.isoformat(),
         "itemExpirationDate": expires_on.isoformat(),
     }
+
+
+def gln_uri(gln: str) -> str:
+    return f"{DIGITAL_LINK}/414/{gln}"
+
+
+def parties(kind: str, gln: str) -> list[dict]:
+    """EPCIS sourceList/destinationList entries: owning and possessing party."""
+    return [
+        {"type": "owning_party", kind: gln_uri(gln)},
+        {"type": "possessing_party", kind: gln_uri(gln)},
+    ]

@@ -1,4 +1,4 @@
-from traceability.models.custody import Batch, Pack, Product
+from traceability.models.custody import Batch, Pack, Product, Shipment
 from traceability.models.participants import (
     CustodialKey,
     Member,
@@ -14,6 +14,7 @@ __all__ = [
     "Organisation",
     "Pack",
     "Product",
+    "Shipment",
     "SigningKey",
     "StatementRecord",
 ]

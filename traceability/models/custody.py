@@ -1,4 +1,6 @@
-"""What moves: products, batches and serialized packs (projections of the ledger)."""
+"""What moves: products, batches, serialized packs and shipments (projections of the ledger)."""
+
+import uuid
 
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -66,6 +68,9 @@ class Pack(models.Model):
     serial = models.CharField(max_length=20, validators=[validate_gs1_text])
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
     custodian = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="packs_held")
+    shipment = models.ForeignKey(
+        "Shipment", null=True, blank=True, on_delete=models.PROTECT, related_name="packs"
+    )
     commissioned_entry = models.BigIntegerField(help_text="ledger index")
     last_entry = models.BigIntegerField(help_text="ledger index of the latest event")
 
@@ -77,3 +82,37 @@ class Pack(models.Model):
 
     def __str__(self):
         return f"pack {self.gtin}/{self.serial}"
+
+
+class Shipment(models.Model):
+    """Packs on their way: the sender signed the shipment; custody passes when
+    the receiver signs the receipt."""
+
+    class Status(models.TextChoices):
+        IN_TRANSIT = "in_transit", "in transit"
+        RECEIVED = "received"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sender = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="shipments_sent"
+    )
+    receiver = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="shipments_received"
+    )
+    status = models.CharField(max_length=12, choices=Status, default=Status.IN_TRANSIT)
+    pack_count = models.PositiveIntegerField()
+    shipped_entry = models.BigIntegerField(help_text="ledger index")
+    received_entry = models.BigIntegerField(null=True, help_text="ledger index")
+    shipped_at = models.DateTimeField()
+    received_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["-shipped_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(sender=models.F("receiver")), name="shipment_not_to_self"
+            )
+        ]
+
+    def __str__(self):
+        return f"shipment {self.public_id} from {self.sender.name} to {self.receiver.name}"

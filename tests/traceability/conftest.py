@@ -1,0 +1,51 @@
+from datetime import date
+
+import pytest
+
+from tests import factories
+from traceability import keys
+from traceability.commissioning import batch_commission, product_register
+from traceability.models import Organisation
+
+
+def registered(role, regulator, **fields):
+    org = factories.organisation(role, **fields)
+    keys.key_register(organisation=org, registered_by=regulator)
+    return org
+
+
+@pytest.fixture
+def regulator(db):
+    org = factories.organisation(Organisation.Role.REGULATOR, name="Medicines Agency")
+    keys.root_bootstrap(regulator=org)
+    return org
+
+
+@pytest.fixture
+def manufacturer(regulator):
+    return registered(Organisation.Role.MANUFACTURER, regulator, name="Acme Pharma")
+
+
+@pytest.fixture
+def distributor(regulator):
+    return registered(Organisation.Role.DISTRIBUTOR, regulator, name="Northern Wholesale")
+
+
+@pytest.fixture
+def pharmacy(regulator):
+    return registered(Organisation.Role.PHARMACY, regulator, name="Corner Pharmacy")
+
+
+@pytest.fixture
+def batch(manufacturer):
+    product = product_register(
+        manufacturer=manufacturer, gtin="09506000134352", name="Amoxicillin 500 mg"
+    )
+    return batch_commission(
+        manufacturer=manufacturer,
+        product=product,
+        lot="A1B2",
+        manufactured_on=date(2026, 1, 1),
+        expires_on=date(2028, 1, 1),
+        quantity=10,
+    )

@@ -1,0 +1,144 @@
+"""Custody transfer: the sender signs a shipment, the receiver signs its receipt.
+
+Packs are locked in primary-key order before any rule is checked, so two
+concurrent attempts on the same pack queue up and exactly one wins.
+"""
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from traceability import epcis_shapes
+from traceability.commissioning import CustodyRefused
+from traceability.keys import custodial_sign
+from traceability.models import Organisation, Pack, Shipment
+from traceability.statement_log import statements_append
+
+HOLDING_ROLES = {
+    Organisation.Role.MANUFACTURER,
+    Organisation.Role.DISTRIBUTOR,
+    Organisation.Role.PHARMACY,
+}
+MAX_PACKS_PER_SHIPMENT = 10_000
+EPCS_PER_STATEMENT = 500
+
+
+def _locked_packs(sgtins: Sequence[tuple[str, str]]) -> list[Pack]:
+    """The named packs, row-locked in a fixed order; refuses any that do not exist."""
+    wanted = set(sgtins)
+    serials_by_gtin: dict[str, list[str]] = {}
+    for gtin, serial in wanted:
+        serials_by_gtin.setdefault(gtin, []).append(serial)
+    query = Q()
+    for gtin, serials in serials_by_gtin.items():
+        query |= Q(gtin=gtin, serial__in=serials)
+    packs = list(Pack.objects.select_for_update().filter(query).order_by("pk"))
+    found = {(p.gtin, p.serial) for p in packs}
+    missing = sorted(wanted - found)
+    if missing:
+        gtin, serial = missing[0]
+        raise CustodyRefused(f"pack {gtin}/{serial} is unknown")
+    return packs
+
+
+def _check_can_ship(pack: Pack, sender: Organisation) -> None:
+    where = f"pack {pack.gtin}/{pack.serial}"
+    if pack.status != Pack.Status.ACTIVE:
+        raise CustodyRefused(f"{where} is {pack.status} and can no longer move")
+    if pack.custodian_id != sender.pk:
+        raise CustodyRefused(f"{where} is not held by {sender.name}")
+    if pack.shipment_id is not None:
+        raise CustodyRefused(f"{where} is already in transit")
+
+
+def _signed_events(org: Organisation, kind: str, packs: list[Pack], **event) -> list:
+    now = timezone.now()
+    signed = []
+    for start in range(0, len(packs), EPCS_PER_STATEMENT):
+        chunk = packs[start : start + EPCS_PER_STATEMENT]
+        body = epcis_shapes.object_event(
+            action="OBSERVE",
+            epcs=[epcis_shapes.sgtin_uri(p.gtin, p.serial) for p in chunk],
+            when=now,
+            **event,
+        )
+        signed.append(custodial_sign(organisation=org, kind=kind, body=body))
+    return signed
+
+
+@transaction.atomic
+def shipment_create(
+    *, sender: Organisation, receiver: Organisation, sgtins: Sequence[tuple[str, str]]
+) -> Shipment:
+    """Ship packs, named by (GTIN, serial), from `sender` to `receiver`."""
+    if sender.role not in HOLDING_ROLES:
+        raise CustodyRefused(f"a {sender.role} does not hold stock and cannot ship")
+    if receiver.role not in HOLDING_ROLES:
+        raise CustodyRefused(f"{receiver.name} is a {receiver.role} and cannot receive stock")
+    if receiver.pk == sender.pk:
+        raise CustodyRefused("sender and receiver are the same organisation")
+    if not sgtins:
+        raise CustodyRefused("a shipment needs at least one pack")
+    if len(sgtins) > MAX_PACKS_PER_SHIPMENT:
+        raise CustodyRefused(f"at most {MAX_PACKS_PER_SHIPMENT:,} packs per shipment")
+    if len(set(sgtins)) != len(sgtins):
+        raise CustodyRefused("a pack is named twice in this shipment")
+    packs = _locked_packs(sgtins)
+    for pack in packs:
+        _check_can_ship(pack, sender)
+    shipment = Shipment(sender=sender, receiver=receiver, pack_count=len(packs))
+    records = statements_append(
+        _signed_events(
+            sender,
+            "ship",
+            packs,
+            biz_step="shipping",
+            disposition="in_transit",
+            sourceList=epcis_shapes.parties("source", sender.gln),
+            destinationList=epcis_shapes.parties("destination", receiver.gln),
+            shipment=str(shipment.public_id),
+        )
+    )
+    shipment.shipped_entry, shipment.shipped_at = records[0].entry, timezone.now()
+    shipment.save()
+    _packs_update(packs, records, shipment=shipment)
+    return shipment
+
+
+@transaction.atomic
+def shipment_receive(*, receiver: Organisation, shipment: Shipment) -> Shipment:
+    """The receiver signs the receipt; custody of every pack passes to it."""
+    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    if shipment.receiver_id != receiver.pk:
+        raise CustodyRefused(f"this shipment is addressed to {shipment.receiver.name}")
+    if shipment.status != Shipment.Status.IN_TRANSIT:
+        raise CustodyRefused("this shipment was received already")
+    packs = list(Pack.objects.select_for_update().filter(shipment=shipment).order_by("pk"))
+    records = statements_append(
+        _signed_events(
+            receiver,
+            "receive",
+            packs,
+            biz_step="receiving",
+            disposition="in_progress",
+            sourceList=epcis_shapes.parties("source", shipment.sender.gln),
+            destinationList=epcis_shapes.parties("destination", receiver.gln),
+            shipment=str(shipment.public_id),
+            shippedEntry=shipment.shipped_entry,
+        )
+    )
+    shipment.status = Shipment.Status.RECEIVED
+    shipment.received_entry, shipment.received_at = records[0].entry, timezone.now()
+    shipment.save(update_fields=["status", "received_entry", "received_at"])
+    _packs_update(packs, records, shipment=None, custodian=receiver)
+    return shipment
+
+
+def _packs_update(packs: list[Pack], records: list, **fields) -> None:
+    for i, pack in enumerate(packs):
+        for name, value in fields.items():
+            setattr(pack, name, value)
+        pack.last_entry = records[i // EPCS_PER_STATEMENT].entry
+    Pack.objects.bulk_update(packs, [*fields, "last_entry"], batch_size=1000)
