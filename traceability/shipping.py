@@ -44,6 +44,7 @@ def _locked_packs(sgtins: Sequence[tuple[str, str]]) -> list[Pack]:
 
 
 def _check_can_ship(pack: Pack, sender: Organisation) -> None:
+    """The pack is active, in the sender's hands and not on its way anywhere."""
     where = f"pack {pack.gtin}/{pack.serial}"
     if pack.status != Pack.Status.ACTIVE:
         raise CustodyRefused(f"{where} is {pack.status} and can no longer move")
@@ -134,6 +135,37 @@ def shipment_receive(*, receiver: Organisation, shipment: Shipment) -> Shipment:
     shipment.save(update_fields=["status", "received_entry", "received_at"])
     _packs_update(packs, records, shipment=None, custodian=receiver)
     return shipment
+
+
+DECOMMISSION = {
+    # new status: (kind, EPCIS bizStep, disposition, roles that may do it)
+    Pack.Status.SUPPLIED: ("dispense", "dispensing", "dispensed", {Organisation.Role.PHARMACY}),
+    Pack.Status.DESTROYED: ("destroy", "destroying", "destroyed", HOLDING_ROLES),
+}
+
+
+@transaction.atomic
+def packs_decommission(
+    *, holder: Organisation, sgtins: Sequence[tuple[str, str]], status: str
+) -> list[Pack]:
+    """Dispense (pharmacies) or destroy (any holder) packs the holder has in hand."""
+    if status not in DECOMMISSION:
+        raise CustodyRefused(f"cannot decommission a pack to {status!r}")
+    kind, biz_step, disposition, roles = DECOMMISSION[status]
+    if holder.role not in roles:
+        raise CustodyRefused(f"a {holder.role} may not {kind} packs")
+    if not sgtins:
+        raise CustodyRefused(f"name at least one pack to {kind}")
+    if len(set(sgtins)) != len(sgtins):
+        raise CustodyRefused(f"a pack is named twice in this {kind}")
+    packs = _locked_packs(sgtins)
+    for pack in packs:
+        _check_can_ship(pack, holder)
+    records = statements_append(
+        _signed_events(holder, kind, packs, biz_step=biz_step, disposition=disposition)
+    )
+    _packs_update(packs, records, status=status)
+    return packs
 
 
 def _packs_update(packs: list[Pack], records: list, **fields) -> None:

@@ -8,7 +8,7 @@ from ledger.models import Entry
 from traceability import statements
 from traceability.commissioning import CustodyRefused
 from traceability.models import Pack, Shipment
-from traceability.shipping import shipment_create, shipment_receive
+from traceability.shipping import packs_decommission, shipment_create, shipment_receive
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +160,54 @@ def test_two_concurrent_shipments_of_the_same_pack_exactly_one_wins(
     assert outcomes.count("shipped") == 1
     assert "already in transit" in next(o for o in outcomes if o != "shipped")
     assert Shipment.objects.count() == 1
+
+
+def received_by(batch, manufacturer, holder, n):
+    packs = first_packs(batch, n)
+    shipment = shipment_create(sender=manufacturer, receiver=holder, sgtins=sgtins(packs))
+    shipment_receive(receiver=holder, shipment=shipment)
+    return packs
+
+
+def test_pharmacy_dispenses_a_pack_it_holds(batch, manufacturer, pharmacy):
+    (pack,) = received_by(batch, manufacturer, pharmacy, 1)
+    packs_decommission(holder=pharmacy, sgtins=sgtins([pack]), status=Pack.Status.SUPPLIED)
+    pack.refresh_from_db()
+    assert pack.status == Pack.Status.SUPPLIED
+    event = statements.parse_entry(bytes(Entry.objects.get(index=pack.last_entry).data))
+    assert (event.kind, event.body["disposition"]) == ("dispense", "dispensed")
+
+
+def test_a_dispensed_pack_cannot_be_dispensed_twice(batch, manufacturer, pharmacy):
+    names = sgtins(received_by(batch, manufacturer, pharmacy, 1))
+    packs_decommission(holder=pharmacy, sgtins=names, status=Pack.Status.SUPPLIED)
+    refused(
+        "is supplied and can no longer move",
+        lambda: packs_decommission(holder=pharmacy, sgtins=names, status=Pack.Status.SUPPLIED),
+    )
+
+
+def test_only_pharmacies_dispense(batch, manufacturer, distributor):
+    names = sgtins(received_by(batch, manufacturer, distributor, 1))
+    refused(
+        "a distributor may not dispense packs",
+        lambda: packs_decommission(holder=distributor, sgtins=names, status=Pack.Status.SUPPLIED),
+    )
+
+
+def test_a_holder_destroys_packs_and_they_never_move_again(batch, manufacturer, distributor):
+    names = sgtins(first_packs(batch, 2))
+    packs_decommission(holder=manufacturer, sgtins=names, status=Pack.Status.DESTROYED)
+    refused(
+        "is destroyed and can no longer move",
+        lambda: shipment_create(sender=manufacturer, receiver=distributor, sgtins=names),
+    )
+
+
+def test_nobody_decommissions_a_pack_held_elsewhere(batch, pharmacy):
+    refused(
+        "is not held by Corner Pharmacy",
+        lambda: packs_decommission(
+            holder=pharmacy, sgtins=sgtins(first_packs(batch, 1)), status=Pack.Status.DESTROYED
+        ),
+    )
