@@ -44,10 +44,8 @@ def product_register(*, manufacturer: Organisation, gtin: str, name: str) -> Pro
     signed = custodial_sign(
         organisation=manufacturer, kind="product.register", body={"gtin": gtin, "name": name}
     )
-    (record,) = statements_append([signed])
-    product.registered_entry = record.entry
-    product.save()
-    return product
+    statements_append([signed])
+    return Product.objects.get(gtin=gtin)
 
 
 def serials_generate(count: int) -> list[str]:
@@ -110,18 +108,5 @@ def batch_commission(
         batch_of_statements.append(
             custodial_sign(organisation=manufacturer, kind="commission", body=event)
         )
-    records = statements_append(batch_of_statements)
-    batch.created_entry = records[0].entry
-    batch.save()
-    Pack.objects.bulk_create(
-        Pack(
-            batch=batch,
-            gtin=product.gtin,
-            serial=serial,
-            custodian=manufacturer,
-            commissioned_entry=records[i // PACKS_PER_STATEMENT].entry,
-            last_entry=records[i // PACKS_PER_STATEMENT].entry,
-        )
-        for i, serial in enumerate(serials)
-    )
-    return batch
+    statements_append(batch_of_statements)
+    return Batch.objects.get(product=product, lot=lot)

@@ -87,9 +87,8 @@ def root_bootstrap(*, regulator: Organisation) -> SigningKey:
         "key": {"id": key_id, "public_key": base64.b64encode(public_key).decode()},
     }
     statement = statements.build(kind="root.establish", body=body, org=regulator.gln, key=key_id)
-    (record,) = statements_append([statements.sign(statement, bytes(signing_key))])
-    key.registered_entry = record.entry
-    key.save(update_fields=["registered_entry"])
+    statements_append([statements.sign(statement, bytes(signing_key))])
+    key.refresh_from_db()
     return key
 
 
@@ -116,13 +115,8 @@ def key_register(
         "key": {"id": key_id, "public_key": base64.b64encode(public_key).decode()},
     }
     signed = custodial_sign(organisation=registered_by, kind="key.register", body=body)
-    (record,) = statements_append([signed])
-    return SigningKey.objects.create(
-        organisation=organisation,
-        key_id=key_id,
-        public_key=public_key,
-        registered_entry=record.entry,
-    )
+    statements_append([signed])
+    return SigningKey.objects.get(key_id=key_id)
 
 
 @transaction.atomic
@@ -134,7 +128,6 @@ def key_revoke(*, key: SigningKey, revoked_by: Organisation, reason: str) -> Sig
         raise KeyRefused("the root key cannot revoke itself; establish a new root instead")
     body = {"org": key.organisation.gln, "key": {"id": key.key_id}, "reason": reason}
     signed = custodial_sign(organisation=revoked_by, kind="key.revoke", body=body)
-    (record,) = statements_append([signed])
-    key.status, key.revoked_entry = SigningKey.Status.REVOKED, record.entry
-    key.save(update_fields=["status", "revoked_entry"])
+    statements_append([signed])
+    key.refresh_from_db()
     return key

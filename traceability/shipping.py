@@ -4,6 +4,7 @@ Packs are locked in primary-key order before any rule is checked, so two
 concurrent attempts on the same pack queue up and exactly one wins.
 """
 
+import uuid
 from collections.abc import Sequence
 
 from django.db import transaction
@@ -89,8 +90,8 @@ def shipment_create(
     packs = _locked_packs(sgtins)
     for pack in packs:
         _check_can_ship(pack, sender)
-    shipment = Shipment(sender=sender, receiver=receiver, pack_count=len(packs))
-    records = statements_append(
+    public_id = uuid.uuid4()
+    statements_append(
         _signed_events(
             sender,
             "ship",
@@ -99,13 +100,10 @@ def shipment_create(
             disposition="in_transit",
             sourceList=epcis_shapes.parties("source", sender.gln),
             destinationList=epcis_shapes.parties("destination", receiver.gln),
-            shipment=str(shipment.public_id),
+            shipment=str(public_id),
         )
     )
-    shipment.shipped_entry, shipment.shipped_at = records[0].entry, timezone.now()
-    shipment.save()
-    _packs_update(packs, records, shipment=shipment)
-    return shipment
+    return Shipment.objects.get(public_id=public_id)
 
 
 @transaction.atomic
@@ -117,7 +115,7 @@ def shipment_receive(*, receiver: Organisation, shipment: Shipment) -> Shipment:
     if shipment.status != Shipment.Status.IN_TRANSIT:
         raise CustodyRefused("this shipment was received already")
     packs = list(Pack.objects.select_for_update().filter(shipment=shipment).order_by("pk"))
-    records = statements_append(
+    statements_append(
         _signed_events(
             receiver,
             "receive",
@@ -130,10 +128,7 @@ def shipment_receive(*, receiver: Organisation, shipment: Shipment) -> Shipment:
             shippedEntry=shipment.shipped_entry,
         )
     )
-    shipment.status = Shipment.Status.RECEIVED
-    shipment.received_entry, shipment.received_at = records[0].entry, timezone.now()
-    shipment.save(update_fields=["status", "received_entry", "received_at"])
-    _packs_update(packs, records, shipment=None, custodian=receiver)
+    shipment.refresh_from_db()
     return shipment
 
 
@@ -161,16 +156,7 @@ def packs_decommission(
     packs = _locked_packs(sgtins)
     for pack in packs:
         _check_can_ship(pack, holder)
-    records = statements_append(
+    statements_append(
         _signed_events(holder, kind, packs, biz_step=biz_step, disposition=disposition)
     )
-    _packs_update(packs, records, status=status)
-    return packs
-
-
-def _packs_update(packs: list[Pack], records: list, **fields) -> None:
-    for i, pack in enumerate(packs):
-        for name, value in fields.items():
-            setattr(pack, name, value)
-        pack.last_entry = records[i // EPCS_PER_STATEMENT].entry
-    Pack.objects.bulk_update(packs, [*fields, "last_entry"], batch_size=1000)
+    return list(Pack.objects.filter(pk__in=[p.pk for p in packs]).order_by("pk"))

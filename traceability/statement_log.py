@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ledger import storage
-from traceability import statements
+from traceability import projections, statements
 from traceability.models import Organisation, SigningKey, StatementRecord
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -61,7 +61,7 @@ def _check_replays(batch: Sequence[statements.SignedStatement], keys: dict) -> N
 
 
 def statements_append(batch: Sequence[statements.SignedStatement]) -> list[StatementRecord]:
-    """Verify every statement, append them all as one ledger batch, index them."""
+    """Verify every statement, append them all as one ledger batch, update the projections."""
     if not batch:
         raise StatementRejected(0, "no statements to append")
     keys = {
@@ -75,6 +75,8 @@ def statements_append(batch: Sequence[statements.SignedStatement]) -> list[State
     _check_replays(batch, keys)
     with transaction.atomic():
         appended = storage.append([s.entry_bytes() for s in batch])
+        for position, signed in enumerate(batch):
+            projections.apply(signed, appended.first_index + position)
         records = [
             StatementRecord(
                 entry=appended.first_index + position,
