@@ -1,0 +1,135 @@
+"""Replay the ledger into the projections, or check that replaying changes nothing."""
+
+from collections.abc import Callable
+
+from django.db import connection, transaction
+
+from ledger.models import Entry
+from traceability import projections, statements
+from traceability.models import (
+    Batch,
+    Pack,
+    Product,
+    Shipment,
+    SigningKey,
+    StatementRecord,
+)
+
+# Children before parents, so deleting never trips a PROTECT foreign key.
+PROJECTIONS = [StatementRecord, Pack, Shipment, Batch, Product, SigningKey]
+CHUNK = 2_000
+
+
+class ReplayFailed(Exception):
+    """The ledger cannot be replayed; the message names the entry."""
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every projection row by natural keys (GLNs, GTINs, key ids), sorted."""
+    return {
+        "signing keys": sorted(
+            (k.key_id, k.organisation.gln, bytes(k.public_key), k.is_root, k.status,
+             k.registered_entry, k.revoked_entry)
+            for k in SigningKey.objects.select_related("organisation")
+        ),
+        "products": sorted(
+            Product.objects.values_list("gtin", "name", "manufacturer__gln", "registered_entry")
+        ),
+        "batches": sorted(
+            Batch.objects.values_list(
+                "product__gtin", "lot", "manufactured_on", "expires_on", "quantity", "created_entry"
+            )
+        ),
+        "packs": sorted(
+            Pack.objects.values_list(
+                "gtin", "serial", "batch__lot", "status", "custodian__gln",
+                "shipment__public_id", "commissioned_entry", "last_entry",
+            )
+        ),
+        "shipments": sorted(
+            Shipment.objects.values_list(
+                "public_id", "sender__gln", "receiver__gln", "status", "pack_count",
+                "shipped_entry", "received_entry", "shipped_at", "received_at",
+            )
+        ),
+        "statements": sorted(
+            StatementRecord.objects.values_list(
+                "entry", "kind", "organisation__gln", "key__key_id", "nonce", "issued_at"
+            )
+        ),
+    }  # fmt: skip
+
+
+def _clear() -> None:
+    with connection.cursor() as cursor:
+        for model in PROJECTIONS:
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608
+
+
+def _replay_one(index: int, data: bytes, keys: dict[str, bytes]) -> StatementRecord:
+    try:
+        signed = statements.parse_entry(data)
+    except statements.StatementError as exc:
+        raise ReplayFailed(f"entry {index}: {exc}") from None
+    projections.apply(signed, index)
+    if signed.kind in ("root.establish", "key.register"):
+        key = signed.body["key"]
+        keys[key["id"]] = bytes(SigningKey.objects.get(key_id=key["id"]).public_key)
+    if signed.signer_key not in keys:
+        raise ReplayFailed(
+            f"entry {index}: signed by {signed.signer_key}, a key not registered before it"
+        )
+    try:
+        statements.verify(signed, keys[signed.signer_key])
+    except statements.StatementError as exc:
+        raise ReplayFailed(f"entry {index}: {exc}") from None
+    return projections.record(signed, index)
+
+
+def rebuild(progress: Callable[[int, int], None] | None = None) -> int:
+    """Clear the projections and replay every ledger entry; the number replayed."""
+    total = Entry.objects.count()
+    done, keys, records = 0, {}, []
+    with transaction.atomic():
+        _clear()
+        rows = Entry.objects.order_by("index").values_list("index", "data")
+        for index, data in rows.iterator(CHUNK):
+            records.append(_replay_one(index, bytes(data), keys))
+            done += 1
+            if len(records) >= CHUNK:
+                StatementRecord.objects.bulk_create(records)
+                records = []
+                if progress:
+                    progress(done, total)
+        StatementRecord.objects.bulk_create(records)
+    if progress:
+        progress(done, total)
+    return done
+
+
+class _Rollback(Exception):
+    pass
+
+
+def differences() -> list[str]:
+    """Rebuild aside (in a transaction that is rolled back) and list what differs."""
+    found: list[str] = []
+    try:
+        with transaction.atomic():
+            live = snapshot()
+            rebuild()
+            replayed = snapshot()
+            for name in live:
+                found.extend(_diff(name, live[name], replayed[name]))
+            raise _Rollback
+    except _Rollback:
+        pass
+    return found
+
+
+def _diff(name: str, live: list[tuple], replayed: list[tuple]) -> list[str]:
+    only_live = sorted(set(live) - set(replayed))
+    only_replayed = sorted(set(replayed) - set(live))
+    out = [f"{name}: live has {row} but the ledger does not say so" for row in only_live[:5]]
+    out += [f"{name}: the ledger says {row} but live does not have it" for row in only_replayed[:5]]
+    return out
