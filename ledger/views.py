@@ -2,8 +2,10 @@
 
 import base64
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_safe
 
 from ledger import storage
@@ -117,11 +119,15 @@ def consistency_proof(request):
 
 @require_safe
 def entry(request, index: int):
-    # Who may read which entry is refined once entries carry custody events.
     if not request.user.is_authenticated:
         return JsonResponse({"error": "authentication required to read entries"}, status=401)
+    # The domain decides who reads what (LEDGER_ENTRY_ACCESS); an entry the
+    # caller may not read looks exactly like one that does not exist.
+    may_read = import_string(settings.LEDGER_ENTRY_ACCESS)
     try:
         found = storage.entry_get(index)
+        if not may_read(request.user, index):
+            raise storage.LedgerError(f"there is no entry {index}")
     except storage.LedgerError as exc:
         return JsonResponse({"error": str(exc)}, status=404)
     response = HttpResponse(bytes(found.data), content_type="application/octet-stream")

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from traceability.models import (
     Batch,
+    BatchEvent,
     Organisation,
     Pack,
     Product,
@@ -62,6 +63,19 @@ def sgtin_from_uri(uri: str) -> tuple[str, str]:
 
 def gln_from_uri(uri: str) -> str:
     return uri.rsplit("/414/", 1)[1]
+
+
+def _index_batches(signed: SignedStatement, entry: int, packs, *parties: Organisation) -> None:
+    """Record that `entry` concerns the batches of `packs`, for each party."""
+    batch_ids = set(packs.values_list("batch_id", flat=True))
+    BatchEvent.objects.bulk_create(
+        [
+            BatchEvent(batch_id=b, entry=entry, kind=signed.kind, organisation=org)
+            for b in batch_ids
+            for org in {o.pk: o for o in parties}.values()
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _event_time(body: dict) -> datetime:
@@ -133,6 +147,9 @@ def _commissioned(signed: SignedStatement, entry: int) -> None:
         batch.quantity += len(sgtins)
         batch.save(update_fields=["quantity"])
     custodian = _org(signed.signer_org)
+    BatchEvent.objects.get_or_create(
+        batch=batch, entry=entry, organisation=custodian, defaults={"kind": signed.kind}
+    )
     Pack.objects.bulk_create(
         Pack(
             batch=batch,
@@ -173,7 +190,9 @@ def _shipped(signed: SignedStatement, entry: int) -> None:
     if not created:
         shipment.pack_count += len(body["epcList"])
         shipment.save(update_fields=["pack_count"])
-    _packs(body).update(shipment=shipment, last_entry=entry)
+    packs = _packs(body)
+    _index_batches(signed, entry, packs, shipment.sender, receiver)
+    packs.update(shipment=shipment, last_entry=entry)
 
 
 @applies_to("receive")
@@ -184,9 +203,13 @@ def _received(signed: SignedStatement, entry: int) -> None:
         shipment.status = Shipment.Status.RECEIVED
         shipment.received_entry, shipment.received_at = entry, _event_time(body)
         shipment.save(update_fields=["status", "received_entry", "received_at"])
-    _packs(body).update(shipment=None, custodian=_org(signed.signer_org), last_entry=entry)
+    packs = _packs(body)
+    _index_batches(signed, entry, packs, shipment.sender, shipment.receiver)
+    packs.update(shipment=None, custodian=shipment.receiver, last_entry=entry)
 
 
 @applies_to("dispense", "destroy")
 def _decommissioned(signed: SignedStatement, entry: int) -> None:
-    _packs(signed.body).update(status=PACK_STATUS[signed.kind], last_entry=entry)
+    packs = _packs(signed.body)
+    _index_batches(signed, entry, packs, _org(signed.signer_org))
+    packs.update(status=PACK_STATUS[signed.kind], last_entry=entry)

@@ -8,6 +8,7 @@ from ledger.models import Entry
 from traceability import projections, statements
 from traceability.models import (
     Batch,
+    BatchEvent,
     Pack,
     Product,
     Shipment,
@@ -16,7 +17,7 @@ from traceability.models import (
 )
 
 # Children before parents, so deleting never trips a PROTECT foreign key.
-PROJECTIONS = [StatementRecord, Pack, Shipment, Batch, Product, SigningKey]
+PROJECTIONS = [StatementRecord, BatchEvent, Pack, Shipment, Batch, Product, SigningKey]
 CHUNK = 2_000
 
 
@@ -50,6 +51,11 @@ def snapshot() -> dict[str, list[tuple]]:
             Shipment.objects.values_list(
                 "public_id", "sender__gln", "receiver__gln", "status", "pack_count",
                 "shipped_entry", "received_entry", "shipped_at", "received_at",
+            )
+        ),
+        "batch events": sorted(
+            BatchEvent.objects.values_list(
+                "batch__product__gtin", "batch__lot", "entry", "kind", "organisation__gln"
             )
         ),
         "statements": sorted(

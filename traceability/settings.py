@@ -52,6 +52,8 @@ except binascii.Error:
 if len(LEDGER_KEK) != 32:
     raise ImproperlyConfigured("LEDGER_KEK must be base64 of exactly 32 bytes")
 LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "localhost/drug-traceability/ledger")
+# Who may read a ledger entry's bytes: f(user, index) -> bool.
+LEDGER_ENTRY_ACCESS = "traceability.selectors.entry_visible_to"
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h

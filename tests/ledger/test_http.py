@@ -118,7 +118,16 @@ def test_entries_need_a_login(client, log):
     assert "authentication required" in response.json()["error"]
 
 
-def test_logged_in_user_reads_an_entrys_exact_bytes(client, log):
+def everyone(user, index):
+    return True
+
+
+def nobody(user, index):
+    return False
+
+
+def test_logged_in_user_reads_an_entrys_exact_bytes(client, log, settings):
+    settings.LEDGER_ENTRY_ACCESS = "tests.ledger.test_http.everyone"
     user = get_user_model().objects.create_user("auditor", password="pw")
     client.force_login(user)
     response = client.get("/ledger/entries/3")
@@ -159,3 +168,11 @@ def test_ledger_page_rejects_a_bad_page_parameter(client, log):
     response = client.get("/ledger/?before=soon")
     assert response.status_code == 400
     assert "before must be a non-negative integer" in response.json()["error"]
+
+
+def test_an_entry_the_caller_may_not_read_looks_like_a_missing_one(client, log, settings):
+    settings.LEDGER_ENTRY_ACCESS = "tests.ledger.test_http.nobody"
+    client.force_login(get_user_model().objects.create_user("outsider", password="pw"))
+    response = client.get("/ledger/entries/3")
+    assert response.status_code == 404
+    assert response.json()["error"] == "there is no entry 3"

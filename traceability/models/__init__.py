@@ -1,4 +1,4 @@
-from traceability.models.custody import Batch, Pack, Product, Shipment
+from traceability.models.custody import Batch, BatchEvent, Pack, Product, Shipment
 from traceability.models.participants import (
     CustodialKey,
     Member,
@@ -9,6 +9,7 @@ from traceability.models.participants import (
 
 __all__ = [
     "Batch",
+    "BatchEvent",
     "CustodialKey",
     "Member",
     "Organisation",

@@ -116,3 +116,29 @@ class Shipment(models.Model):
 
     def __str__(self):
         return f"shipment {self.public_id} from {self.sender.name} to {self.receiver.name}"
+
+
+class BatchEvent(models.Model):
+    """Which ledger entries are about which batch, and who took part: the
+    per-batch event index behind custody histories and entry visibility."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="events")
+    entry = models.BigIntegerField(help_text="ledger index")
+    kind = models.CharField(max_length=40)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="batch_events",
+        help_text="the party that signed or received",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "entry", "organisation"], name="batch_event_once"
+            )
+        ]
+        indexes = [models.Index(fields=["organisation", "batch"]), models.Index(fields=["entry"])]
+
+    def __str__(self):
+        return f"{self.kind} #{self.entry} of {self.batch}"
