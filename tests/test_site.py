@@ -5,6 +5,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
+from ledger import storage
+from traceability.models import Pack
+
 pytestmark = pytest.mark.django_db
 
 
@@ -13,12 +16,38 @@ def seed_json(capsys):
     return json.loads(capsys.readouterr().out)
 
 
-def test_seed_demo_json_prints_users_and_the_samples_shape(capsys):
+def test_seed_demo_json_prints_users_and_sample_packs(capsys):
     data = seed_json(capsys)
     assert set(data) == {"users", "samples", "recalled_batch"}
-    assert set(data["samples"]) == {"authentic", "dispensed", "recalled"}
-    user = data["users"][0]
-    assert set(user) == {"username", "password", "org", "role", "token"}
+    assert {u["role"] for u in data["users"]} == {
+        "regulator",
+        "manufacturer",
+        "distributor",
+        "pharmacy",
+    }
+    assert all(set(u) == {"username", "password", "org", "role", "token"} for u in data["users"])
+    pharmacists = {u["username"] for u in data["users"] if u["role"] == "pharmacy"}
+    for kind in ("authentic", "dispensed"):
+        assert data["samples"][kind], kind
+        for sample in data["samples"][kind]:
+            assert set(sample) == {"gtin", "serial", "lot", "expiry", "holder"}
+            assert sample["holder"] in pharmacists
+
+
+def test_demo_samples_say_what_the_projections_say(capsys):
+    samples = seed_json(capsys)["samples"]
+    for kind, status in (("authentic", "active"), ("dispensed", "supplied")):
+        for sample in samples[kind]:
+            pack = Pack.objects.get(gtin=sample["gtin"], serial=sample["serial"])
+            assert pack.status == status
+            assert pack.batch.lot == sample["lot"]
+            assert pack.custodian.members.get().user.username == sample["holder"]
+
+
+def test_demo_data_is_signed_into_a_ledger_that_verifies_and_replays(capsys):
+    seed_json(capsys)
+    call_command("ledger", "verify")
+    call_command("rebuild_projections", "--check")
 
 
 def test_demo_user_can_log_in_with_the_printed_password(capsys):
@@ -32,9 +61,10 @@ def test_demo_user_can_log_in_with_the_printed_password(capsys):
 
 
 def test_seed_demo_if_empty_leaves_an_existing_database_alone(capsys):
-    get_user_model().objects.create_user("someone", password="theirs")
+    seed_json(capsys)
+    size = storage.head_size()
     call_command("seed_demo", "--if-empty")
-    assert not get_user_model().objects.filter(username="auditor").exists()
+    assert storage.head_size() == size
     assert "nothing seeded" in capsys.readouterr().err
 
 

@@ -1,0 +1,111 @@
+"""Demo data: a small but realistic supply chain, built through the real services."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from traceability import keys
+from traceability.commissioning import batch_commission, product_register
+from traceability.models import Batch, Member, Organisation, Pack, Product
+from traceability.shipping import packs_decommission, shipment_create, shipment_receive
+
+DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
+SAMPLES = 5
+
+
+def demo_spec() -> dict:
+    return json.loads(DEMO_FILE.read_text())
+
+
+def _organisations(spec: dict) -> dict[str, Organisation]:
+    orgs = {}
+    for item in spec["organisations"]:
+        fields = {k: item[k] for k in ("name", "role", "gln", "licence_number", "country")}
+        org = Organisation(**fields)
+        org.full_clean()
+        org.save()
+        orgs[item["key"]] = org
+        user = get_user_model().objects.create_user(
+            item["user"]["username"],
+            password=item["user"]["password"],
+            first_name=item["user"]["first_name"],
+            last_name=item["user"]["last_name"],
+        )
+        Member.objects.create(user=user, organisation=org)
+    return orgs
+
+
+def _held(batch: Batch, holder: Organisation, count: int) -> list[tuple[str, str]]:
+    packs = batch.packs.filter(
+        custodian=holder, status=Pack.Status.ACTIVE, shipment__isnull=True
+    ).order_by("pk")[:count]
+    return [(p.gtin, p.serial) for p in packs]
+
+
+@transaction.atomic
+def demo_seed(spec: dict) -> None:
+    orgs = _organisations(spec)
+    regulator = next(o for o in orgs.values() if o.role == Organisation.Role.REGULATOR)
+    keys.root_bootstrap(regulator=regulator)
+    for org in orgs.values():
+        if org != regulator:
+            keys.key_register(organisation=org, registered_by=regulator)
+    for item in spec["products"]:
+        product_register(
+            manufacturer=orgs[item["manufacturer"]], gtin=item["gtin"], name=item["name"]
+        )
+    for item in spec["batches"]:
+        product = Product.objects.get(gtin=item["gtin"])
+        batch_commission(
+            manufacturer=product.manufacturer,
+            product=product,
+            lot=item["lot"],
+            manufactured_on=date.fromisoformat(item["manufactured_on"]),
+            expires_on=date.fromisoformat(item["expires_on"]),
+            quantity=item["quantity"],
+        )
+    for flow in spec["flows"]:
+        batch = Batch.objects.get(product__gtin=flow["gtin"], lot=flow["lot"])
+        sender, receiver = orgs[flow["from"]], orgs[flow["to"]]
+        shipment = shipment_create(
+            sender=sender, receiver=receiver, sgtins=_held(batch, sender, flow["count"])
+        )
+        if flow["receive"]:
+            shipment_receive(receiver=receiver, shipment=shipment)
+    for item in spec["dispense"]:
+        batch = Batch.objects.get(product__gtin=item["gtin"], lot=item["lot"])
+        pharmacy = orgs[item["pharmacy"]]
+        packs_decommission(
+            holder=pharmacy,
+            sgtins=_held(batch, pharmacy, item["count"]),
+            status=Pack.Status.SUPPLIED,
+        )
+
+
+def demo_samples() -> dict:
+    """Sample packs for outside tools: `seed_demo --json` prints these."""
+    pharmacy_packs = (
+        Pack.objects.filter(custodian__role=Organisation.Role.PHARMACY, shipment__isnull=True)
+        .select_related("batch", "custodian")
+        .order_by("pk")
+    )
+
+    def describe(pack: Pack) -> dict:
+        holder = pack.custodian.members.select_related("user").first()
+        return {
+            "gtin": pack.gtin,
+            "serial": pack.serial,
+            "lot": pack.batch.lot,
+            "expiry": pack.batch.expires_on.isoformat(),
+            "holder": holder.user.username if holder else None,
+        }
+
+    return {
+        "authentic": [describe(p) for p in pharmacy_packs.filter(status="active")[:SAMPLES]],
+        "dispensed": [describe(p) for p in pharmacy_packs.filter(status="supplied")[:SAMPLES]],
+        "recalled": [],
+    }
