@@ -34,6 +34,14 @@ def test_seed_demo_json_prints_users_and_sample_packs(capsys):
             assert sample["holder"] in pharmacists
 
 
+def test_demo_tokens_work_on_the_api(capsys, client):
+    users = seed_json(capsys)["users"]
+    for user in users:
+        response = client.get("/api/v1/", HTTP_AUTHORIZATION=f"Bearer {user['token']}")
+        assert response.status_code == 200, user["username"]
+        assert response.json()["whoami"]["username"] == user["username"]
+
+
 def test_demo_samples_say_what_the_projections_say(capsys):
     samples = seed_json(capsys)["samples"]
     for kind, status in (("authentic", "active"), ("dispensed", "supplied")):

@@ -66,10 +66,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
     "ledger",
     "traceability",
     "manufacturers",
     "pharmacies",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -115,6 +118,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per process, so two test runs side by side do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
+# Explicit, because login rate limiting counts failures here. LocMemCache is
+# per process: with several worker processes each counts on its own, so put
+# a shared cache (Redis, Memcached, database) here when running more than one.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "traceability",
+    }
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -126,6 +139,38 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+
+REST_FRAMEWORK = {
+    # Bearer first: its WWW-Authenticate header makes a missing token a 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.authentication.IsOrganisationMember"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "accounts.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Drug traceability API",
+    "DESCRIPTION": (
+        "Custody of drug batches and serialized packs, signed into an append-only, "
+        "Merkle-hashed ledger.\n\n"
+        "Authenticate with an API token from the web UI (Tokens): "
+        "`Authorization: Bearer <token>`. Only members of an organisation may use the API.\n\n"
+        'Errors are JSON: `{"error": "<message>", "code": "<code>"}`, with `"fields"` '
+        "holding per-field messages when the input was invalid."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The bearer security scheme comes from accounts.authentication.BearerTokenScheme,
+    # so each operation lists exactly the authentication it accepts.
+}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

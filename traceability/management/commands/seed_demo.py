@@ -3,8 +3,10 @@ packs, all created through the real services (see traceability/demo.py)."""
 
 import json
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from accounts.services import token_create
 from traceability.demo import demo_samples, demo_seed, demo_spec
 from traceability.models import Organisation
 
@@ -43,6 +45,11 @@ class Command(BaseCommand):
             for item in spec["organisations"]
         ]
         if as_json:
+            # Tokens are stored hashed, so each --json run issues fresh ones to print.
+            User = get_user_model()
+            for u in users:
+                user = User.objects.get(username=u["username"])
+                _, u["token"] = token_create(user=user, name="demo token (seed_demo --json)")
             payload = {"users": users, "samples": demo_samples(), "recalled_batch": None}
             self.stdout.write(json.dumps(payload, indent=2))
             return
