@@ -19,20 +19,6 @@ GTIN = "09506000134352"
 
 
 @pytest.fixture
-def regulator():
-    org = factories.organisation(Organisation.Role.REGULATOR)
-    keys.root_bootstrap(regulator=org)
-    return org
-
-
-@pytest.fixture
-def manufacturer(regulator):
-    org = factories.organisation(Organisation.Role.MANUFACTURER, name="Acme Pharma")
-    keys.key_register(organisation=org, registered_by=regulator)
-    return org
-
-
-@pytest.fixture
 def product(manufacturer):
     return product_register(manufacturer=manufacturer, gtin=GTIN, name="Amoxicillin 500 mg")
 

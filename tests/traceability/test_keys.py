@@ -15,20 +15,6 @@ from traceability.statement_log import StatementRejected, statements_append
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def regulator():
-    org = factories.organisation(Organisation.Role.REGULATOR, name="Medicines Agency")
-    keys.root_bootstrap(regulator=org)
-    return org
-
-
-@pytest.fixture
-def manufacturer(regulator):
-    org = factories.organisation(Organisation.Role.MANUFACTURER)
-    keys.key_register(organisation=org, registered_by=regulator)
-    return org
-
-
 def client_key(org, regulator):
     private = nacl.signing.SigningKey.generate()
     keys.key_register(
