@@ -8,8 +8,8 @@ say is, by construction, what the ledger says.
 import base64
 from collections.abc import Callable
 from datetime import date, datetime
-from urllib.parse import unquote
 
+from traceability import epcis_shapes
 from traceability.models import (
     Batch,
     BatchEvent,
@@ -54,15 +54,8 @@ def record(signed: SignedStatement, entry: int) -> StatementRecord:
     )
 
 
-def sgtin_from_uri(uri: str) -> tuple[str, str]:
-    """(GTIN, serial) from https://id.gs1.org/01/<gtin>/21/<serial>."""
-    path = uri.split("/01/", 1)[1]
-    gtin, _, serial = path.partition("/21/")
-    return gtin, unquote(serial)
-
-
-def gln_from_uri(uri: str) -> str:
-    return uri.rsplit("/414/", 1)[1]
+sgtin_from_uri = epcis_shapes.sgtin_parse
+gln_from_uri = epcis_shapes.gln_parse
 
 
 def _index_batches(signed: SignedStatement, entry: int, packs, *parties: Organisation) -> None:

@@ -26,7 +26,7 @@ MAX_PACKS_PER_SHIPMENT = 10_000
 EPCS_PER_STATEMENT = 500
 
 
-def _locked_packs(sgtins: Sequence[tuple[str, str]]) -> list[Pack]:
+def packs_locked(sgtins: Sequence[tuple[str, str]]) -> list[Pack]:
     """The named packs, row-locked in a fixed order; refuses any that do not exist."""
     wanted = set(sgtins)
     serials_by_gtin: dict[str, list[str]] = {}
@@ -44,7 +44,7 @@ def _locked_packs(sgtins: Sequence[tuple[str, str]]) -> list[Pack]:
     return packs
 
 
-def _check_can_ship(pack: Pack, sender: Organisation) -> None:
+def check_movable(pack: Pack, sender: Organisation) -> None:
     """The pack is active, in the sender's hands and not on its way anywhere."""
     where = f"pack {pack.gtin}/{pack.serial}"
     if pack.status != Pack.Status.ACTIVE:
@@ -87,9 +87,9 @@ def shipment_create(
         raise CustodyRefused(f"at most {MAX_PACKS_PER_SHIPMENT:,} packs per shipment")
     if len(set(sgtins)) != len(sgtins):
         raise CustodyRefused("a pack is named twice in this shipment")
-    packs = _locked_packs(sgtins)
+    packs = packs_locked(sgtins)
     for pack in packs:
-        _check_can_ship(pack, sender)
+        check_movable(pack, sender)
     public_id = uuid.uuid4()
     statements_append(
         _signed_events(
@@ -153,9 +153,9 @@ def packs_decommission(
         raise CustodyRefused(f"name at least one pack to {kind}")
     if len(set(sgtins)) != len(sgtins):
         raise CustodyRefused(f"a pack is named twice in this {kind}")
-    packs = _locked_packs(sgtins)
+    packs = packs_locked(sgtins)
     for pack in packs:
-        _check_can_ship(pack, holder)
+        check_movable(pack, holder)
     statements_append(
         _signed_events(holder, kind, packs, biz_step=biz_step, disposition=disposition)
     )

@@ -60,8 +60,8 @@ def _check_replays(batch: Sequence[statements.SignedStatement], keys: dict) -> N
             raise StatementRejected(position, "nonce was already used: a replayed statement")
 
 
-def statements_append(batch: Sequence[statements.SignedStatement]) -> list[StatementRecord]:
-    """Verify every statement, append them all as one ledger batch, update the projections."""
+def statements_check(batch: Sequence[statements.SignedStatement]) -> dict[str, SigningKey]:
+    """Who signed each statement, and may they: the keys by id, or StatementRejected."""
     if not batch:
         raise StatementRejected(0, "no statements to append")
     keys = {
@@ -73,6 +73,18 @@ def statements_append(batch: Sequence[statements.SignedStatement]) -> list[State
     for position, signed in enumerate(batch):
         _check_signer(position, signed, keys.get(signed.signer_key))
     _check_replays(batch, keys)
+    return keys
+
+
+def statements_append(
+    batch: Sequence[statements.SignedStatement], *, keys: dict[str, SigningKey] | None = None
+) -> list[StatementRecord]:
+    """Append the statements as one ledger batch and update the projections.
+
+    Pass `keys` from statements_check when the batch was checked already.
+    """
+    if keys is None:
+        keys = statements_check(batch)
     with transaction.atomic():
         appended = storage.append([s.entry_bytes() for s in batch])
         for position, signed in enumerate(batch):

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
 from accounts import views as accounts_views
+from traceability import api as traceability_api
 from traceability import views
 
 urlpatterns = [
@@ -16,5 +17,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", accounts_api.docs, name="api-docs"),
     path("api/v1/", accounts_api.ApiRoot.as_view(), name="api-root"),
+    path("api/v1/statements", traceability_api.StatementBatchView.as_view(), name="api-statements"),
     path("admin/", admin.site.urls),
 ]

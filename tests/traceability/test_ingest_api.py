@@ -1,0 +1,172 @@
+"""API clients sign custody events with their own keys: POST /api/v1/statements."""
+
+import base64
+import copy
+import importlib.util
+from pathlib import Path
+
+import nacl.signing
+import pytest
+import rfc8785
+
+from accounts.services import token_create
+from ledger import storage
+from tests.factories import gln
+from traceability import keys
+from traceability.models import Member, Pack, Shipment
+
+pytestmark = pytest.mark.django_db
+
+CLIENT_PATH = Path(__file__).resolve().parents[2] / "examples" / "client.py"
+spec = importlib.util.spec_from_file_location("example_client", CLIENT_PATH)
+client_example = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(client_example)
+
+
+@pytest.fixture
+def seed(manufacturer, regulator):
+    """The manufacturer's own key, registered by the regulator; the platform never sees it."""
+    private = nacl.signing.SigningKey.generate()
+    keys.key_register(
+        organisation=manufacturer, registered_by=regulator, public_key=bytes(private.verify_key)
+    )
+    return bytes(private)
+
+
+@pytest.fixture
+def api(client, manufacturer, django_user_model):
+    user = django_user_model.objects.create_user("erp-integration", password="pw")
+    Member.objects.create(user=user, organisation=manufacturer)
+    _, token = token_create(user=user, name="ERP")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def post(api, signed):
+    return api.post("/api/v1/statements", {"statements": signed}, content_type="application/json")
+
+
+def ship(manufacturer, receiver, packs, seed):
+    event = client_example.ship_event(
+        manufacturer.gln, receiver.gln, [(p.gtin, p.serial) for p in packs]
+    )
+    return client_example.sign("ship", event, manufacturer.gln, seed)
+
+
+def test_example_client_ships_packs_signed_with_its_own_key(
+    api, batch, manufacturer, distributor, seed
+):
+    packs = list(batch.packs.order_by("pk")[:3])
+    response = post(api, [ship(manufacturer, distributor, packs, seed)])
+    assert response.status_code == 201, response.json()
+    assert response.json()["size"] == storage.head_size()
+    shipment = Shipment.objects.get()
+    assert (shipment.sender, shipment.receiver, shipment.pack_count) == (
+        manufacturer,
+        distributor,
+        3,
+    )
+    assert set(Pack.objects.filter(shipment=shipment).values_list("pk", flat=True)) == {
+        p.pk for p in packs
+    }
+
+
+def refused(api, signed, message, position=0):
+    size = storage.head_size()
+    response = post(api, signed)
+    assert response.status_code == 400
+    body = response.json()
+    assert message in body["error"], body
+    assert body["position"] == position
+    assert storage.head_size() == size
+    return body
+
+
+def test_a_tampered_statement_is_refused_and_nothing_is_written(
+    api, batch, manufacturer, distributor, seed
+):
+    signed = ship(manufacturer, distributor, list(batch.packs.all()[:1]), seed)
+    signed["statement"]["body"]["destinationList"][0]["destination"] = (
+        "https://id.gs1.org/414/" + gln()
+    )
+    refused(api, [signed], "signature does not verify")
+
+
+def test_a_replayed_statement_is_refused(api, batch, manufacturer, distributor, seed):
+    signed = ship(manufacturer, distributor, list(batch.packs.all()[:1]), seed)
+    assert post(api, [signed]).status_code == 201
+    replay = copy.deepcopy(signed)
+    refused(api, [replay], "nonce was already used: a replayed statement")
+
+
+def test_statements_signed_for_another_organisation_are_refused(
+    api, batch, distributor, pharmacy, seed
+):
+    signed = ship(distributor, pharmacy, list(batch.packs.all()[:1]), seed)
+    refused(api, [signed], "signer.org must be your organisation's GLN")
+
+
+def test_custody_rules_apply_to_client_statements(api, batch, manufacturer, distributor, seed):
+    packs = list(batch.packs.order_by("pk")[:2])
+    good = ship(manufacturer, distributor, packs[:1], seed)
+    twice = ship(manufacturer, distributor, packs[:1], seed)
+    refused(api, [good, twice], "a pack appears in two statements of this batch", position=1)
+    Pack.objects.filter(pk=packs[1].pk).update(status=Pack.Status.DESTROYED)
+    refused(
+        api,
+        [ship(manufacturer, distributor, packs[1:], seed)],
+        "is destroyed and can no longer move",
+    )
+
+
+def test_unknown_packs_and_malformed_events_are_named(api, batch, manufacturer, distributor, seed):
+    event = client_example.ship_event(
+        manufacturer.gln, distributor.gln, [("04000001000012", "NOPE")]
+    )
+    refused(
+        api,
+        [client_example.sign("ship", event, manufacturer.gln, seed)],
+        "pack 04000001000012/NOPE is unknown",
+    )
+    event["epcList"] = ["urn:epc:id:sgtin:bad"]
+    refused(api, [client_example.sign("ship", event, manufacturer.gln, seed)], "is not a pack URI")
+    event["bizStep"] = "receiving"
+    refused(
+        api,
+        [client_example.sign("ship", event, manufacturer.gln, seed)],
+        "a ship has bizStep 'shipping'",
+    )
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({}, "statements must be a non-empty list"),
+        ({"statements": []}, "statements must be a non-empty list"),
+        ({"statements": [{"statement": {}, "signature": "x"}]}, "statement is missing"),
+        ({"statements": ["nope"]}, "expected"),
+    ],
+)
+def test_malformed_batches_get_400_naming_the_problem(api, payload, message):
+    response = api.post("/api/v1/statements", payload, content_type="application/json")
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+
+
+def test_a_non_json_body_is_a_400(api):
+    response = api.post("/api/v1/statements", "{not json", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_the_api_needs_a_token(client):
+    response = client.post(
+        "/api/v1/statements", {"statements": []}, content_type="application/json"
+    )
+    assert response.status_code == 401
+
+
+def test_the_example_client_signs_exactly_what_the_readme_says(seed):
+    signed = client_example.sign("ship", {"type": "ObjectEvent"}, "4000000000020", seed)
+    message = b"drug-traceability/statement/v1\n" + rfc8785.dumps(signed["statement"])
+    key = nacl.signing.SigningKey(seed).verify_key
+    key.verify(message, base64.b64decode(signed["signature"]))
