@@ -1,0 +1,148 @@
+"""Signed custody events per second through the API batch path (client-signed).
+
+Each event is one ship statement for one pack, signed by the client with its
+own key (signing is done before the clock starts: it is the client's cost).
+Timed: statements_ingest on batches of --batch-size events, which parses,
+verifies signatures and nonces, checks the custody rules with the packs
+locked, appends to the ledger and updates the projections in one
+transaction; and, for comparison, the same through POST /api/v1/statements.
+
+    .venv/bin/python bench/ingest.py                  # PostgreSQL (the target)
+    .venv/bin/python bench/ingest.py --backend sqlite
+
+Target: >= 10,000 events/s on PostgreSQL with 2 cores, batches of 1,000.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from datetime import date
+
+import harness
+
+PG_DATABASE = "traceability_bench_ingest"
+TARGET = 10_000
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=5, help="timed batches per path")
+    parser.add_argument("--pg-server", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def parent(args: argparse.Namespace) -> int:
+    harness.print_machine_load()
+    if args.backend == "postgres":
+        try:
+            harness.pg_recreate(args.pg_server, PG_DATABASE)
+        except Exception as exc:
+            print(f"postgres: skipped: PostgreSQL unreachable at {args.pg_server} ({exc})")
+            return 0
+        url = f"{args.pg_server}/{PG_DATABASE}"
+    else:
+        url = f"sqlite:///{harness.ROOT / 'var' / 'bench-ingest.sqlite3'}"
+        (harness.ROOT / "var" / "bench-ingest.sqlite3").unlink(missing_ok=True)
+    return harness.run_child(__file__, args.backend, url, sys.argv[1:])
+
+
+def child(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(harness.ROOT))
+    sys.path.insert(0, str(harness.ROOT / "examples"))
+    import django
+
+    django.setup()
+    import client as example_client
+    import nacl.signing
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from accounts.services import token_create
+    from tests import factories
+    from traceability import keys
+    from traceability.commissioning import batch_commission, product_register
+    from traceability.ingest import statements_ingest
+    from traceability.models import Member, Organisation
+
+    call_command("migrate", verbosity=0, interactive=False)
+    regulator = factories.organisation(Organisation.Role.REGULATOR)
+    keys.root_bootstrap(regulator=regulator)
+    maker = factories.organisation(Organisation.Role.MANUFACTURER)
+    keys.key_register(organisation=maker, registered_by=regulator)
+    receiver = factories.organisation(Organisation.Role.DISTRIBUTOR)
+    keys.key_register(organisation=receiver, registered_by=regulator)
+    own = nacl.signing.SigningKey.generate()
+    keys.key_register(organisation=maker, registered_by=regulator, public_key=bytes(own.verify_key))
+    product = product_register(manufacturer=maker, gtin="04000001000012", name="Bench pills")
+    total = args.batch_size * (2 * args.repeats + 1)
+    batch = batch_commission(
+        manufacturer=maker,
+        product=product,
+        lot="BENCH",
+        manufactured_on=date(2026, 1, 1),
+        expires_on=date(2028, 1, 1),
+        quantity=total,
+    )
+    serials = list(batch.packs.order_by("pk").values_list("gtin", "serial"))
+    print(
+        f"{connection.vendor}: {total:,} packs commissioned; batches of {args.batch_size:,}",
+        flush=True,
+    )
+
+    def signed_batch(i: int) -> list[dict]:
+        chunk = serials[i * args.batch_size : (i + 1) * args.batch_size]
+        return [
+            example_client.sign(
+                "ship",
+                example_client.ship_event(maker.gln, receiver.gln, [p]),
+                maker.gln,
+                bytes(own),
+            )
+            for p in chunk
+        ]
+
+    batches = [signed_batch(i) for i in range(2 * args.repeats + 1)]
+    statements_ingest(organisation=maker, submitted=batches[0])  # warm-up
+
+    service = []
+    for submitted in batches[1 : args.repeats + 1]:
+        start = time.perf_counter()
+        statements_ingest(organisation=maker, submitted=submitted)
+        service.append(len(submitted) / (time.perf_counter() - start))
+
+    user = get_user_model().objects.create_user("bench", password=None)
+    Member.objects.create(user=user, organisation=maker)
+    _, token = token_create(user=user, name="bench")
+    http = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
+    api = []
+    for submitted in batches[args.repeats + 1 :]:
+        body = json.dumps({"statements": submitted})
+        start = time.perf_counter()
+        response = http.post("/api/v1/statements", body, content_type="application/json")
+        api.append(len(submitted) / (time.perf_counter() - start))
+        assert response.status_code == 201, response.content[:300]
+
+    for label, rates in (("statements_ingest", service), ("POST /api/v1/statements", api)):
+        print(
+            f"  {label:<26} median {statistics.median(rates):>8,.0f} events/s"
+            f"  (min {min(rates):,.0f}, max {max(rates):,.0f}; {len(rates)} batches)"
+        )
+    verdict = "met" if statistics.median(api) >= TARGET else "MISSED"
+    print(f"target >= {TARGET:,} events/s through the API, {connection.vendor}: {verdict}")
+    return 0
+
+
+def main() -> int:
+    args = parse_args()
+    return child(args) if args.child else parent(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
