@@ -65,7 +65,7 @@ def test_demo_user_can_log_in_with_the_printed_password(capsys):
         "/accounts/login/", {"username": user["username"], "password": user["password"]}
     )
     assert response.status_code == 302
-    assert client.get("/").context["user"].username == user["username"]
+    assert client.get("/", follow=True).context["user"].username == user["username"]
 
 
 def test_seed_demo_if_empty_leaves_an_existing_database_alone(capsys):

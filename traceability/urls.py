@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
     path("ledger/", include("ledger.urls")),
+    path("", include("traceability.web.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", accounts_api.docs, name="api-docs"),
     path("api/v1/", accounts_api.ApiRoot.as_view(), name="api-root"),

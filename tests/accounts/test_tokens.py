@@ -137,7 +137,7 @@ def test_the_token_list_shows_only_my_tokens_a_page_at_a_time(owner, outsider, o
 
 
 def test_the_navigation_links_to_tokens_and_password_when_logged_in(owner_client, client):
-    html = owner_client.get("/").content.decode()
+    html = owner_client.get("/", follow=True).content.decode()  # members land on the dashboard
     assert 'href="/accounts/tokens/"' in html
     assert 'href="/accounts/password/"' in html
     assert 'href="/accounts/tokens/"' not in client.get("/").content.decode()

@@ -1,0 +1,248 @@
+"""Reads for the custody screens, each scoped to the organisation that asks.
+
+Regulators see everything. Trading partners see the batches they handled
+(held, shipped or received: a BatchEvent names them) and, like
+`selectors.entry_visible_to`, every ledger entry about those batches.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from ledger.models import Entry
+from traceability import statements
+from traceability.models import (
+    Batch,
+    BatchEvent,
+    Organisation,
+    Pack,
+    Shipment,
+    SigningKey,
+    StatementRecord,
+)
+from traceability.projections import sgtin_from_uri
+
+KIND_LABELS = {
+    "root.establish": "root key established",
+    "key.register": "key registered",
+    "key.revoke": "key revoked",
+    "product.register": "product registered",
+    "commission": "commissioned",
+    "ship": "shipped",
+    "receive": "received",
+    "dispense": "dispensed",
+    "destroy": "destroyed",
+}
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
+def is_regulator(org: Organisation) -> bool:
+    return org.role == Organisation.Role.REGULATOR
+
+
+def sees_every_holder(org: Organisation, batch: Batch) -> bool:
+    """Regulators and the batch's manufacturer see who holds every pack of it."""
+    return is_regulator(org) or batch.product.manufacturer_id == org.pk
+
+
+def _handled_batch_ids(org: Organisation) -> QuerySet:
+    return BatchEvent.objects.filter(organisation=org).values("batch")
+
+
+def batches_visible_to(org: Organisation) -> QuerySet[Batch]:
+    batches = Batch.objects.select_related("product", "product__manufacturer")
+    if is_regulator(org):
+        return batches
+    return batches.filter(pk__in=_handled_batch_ids(org))
+
+
+def statements_visible_to(org: Organisation) -> QuerySet[StatementRecord]:
+    """Ledger statements the organisation may read, newest first (the queryset
+    form of `selectors.entry_visible_to`)."""
+    records = StatementRecord.objects.select_related("organisation").order_by("-entry")
+    if is_regulator(org):
+        return records
+    about_handled = BatchEvent.objects.filter(batch__in=_handled_batch_ids(org)).values("entry")
+    return records.filter(Q(organisation=org) | Q(entry__in=about_handled))
+
+
+def shipments_visible_to(org: Organisation) -> QuerySet[Shipment]:
+    shipments = Shipment.objects.select_related("sender", "receiver")
+    if is_regulator(org):
+        return shipments
+    return shipments.filter(Q(sender=org) | Q(receiver=org))
+
+
+def shipments_inbound(org: Organisation) -> QuerySet[Shipment]:
+    return (
+        Shipment.objects.filter(receiver=org, status=Shipment.Status.IN_TRANSIT)
+        .select_related("sender")
+        .order_by("shipped_at", "pk")  # the longest waiting first
+    )
+
+
+def shipments_outbound(org: Organisation) -> QuerySet[Shipment]:
+    return (
+        Shipment.objects.filter(sender=org, status=Shipment.Status.IN_TRANSIT)
+        .select_related("receiver")
+        .order_by("-shipped_at", "-pk")
+    )
+
+
+def shipment_contents(shipments) -> dict[int, list[tuple[Batch, int]]]:
+    """What is on each (in-transit) shipment: (batch, packs) per batch."""
+    rows = (
+        Pack.objects.filter(shipment__in=[s.pk for s in shipments])
+        .values("shipment", "batch")
+        .annotate(packs=Count("pk"))
+    )
+    batches = Batch.objects.select_related("product").in_bulk({r["batch"] for r in rows})
+    contents = defaultdict(list)
+    for row in sorted(rows, key=lambda r: (r["shipment"], r["batch"])):
+        contents[row["shipment"]].append((batches[row["batch"]], row["packs"]))
+    return contents
+
+
+def packs_in_stock(org: Organisation) -> QuerySet[Pack]:
+    """Active packs the organisation holds and has not shipped: what it can move."""
+    return Pack.objects.filter(custodian=org, status=Pack.Status.ACTIVE, shipment__isnull=True)
+
+
+def stock_by_batch(org: Organisation) -> QuerySet[Batch]:
+    """Batches the organisation has packs of in stock, `in_stock` counted, the
+    first to expire first."""
+    return (
+        Batch.objects.filter(
+            packs__custodian=org, packs__status=Pack.Status.ACTIVE, packs__shipment__isnull=True
+        )
+        .annotate(in_stock=Count("packs"))
+        .select_related("product")
+        .order_by("expires_on", "product__name", "lot", "pk")
+    )
+
+
+def entry_batches(entries, org: Organisation) -> dict[int, list[Batch]]:
+    """The batches each entry concerns, limited to those the organisation may open."""
+    events = BatchEvent.objects.filter(entry__in=list(entries))
+    if not is_regulator(org):
+        events = events.filter(batch__in=_handled_batch_ids(org))
+    pairs = set(events.values_list("entry", "batch"))
+    batches = Batch.objects.select_related("product").in_bulk({b for _, b in pairs})
+    found = defaultdict(list)
+    for entry, batch in sorted(pairs):
+        found[entry].append(batches[batch])
+    return found
+
+
+@dataclass(frozen=True)
+class Holding:
+    organisation: Organisation
+    counts: dict[str, int]  # "in_stock", "in_transit", then other pack statuses
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def holdings(batch: Batch, org: Organisation) -> list[Holding]:
+    """Packs of the batch per holder and state. Only regulators and the batch's
+    manufacturer see every holder; anyone else sees their own row."""
+    packs = batch.packs.all()
+    if not sees_every_holder(org, batch):
+        packs = packs.filter(custodian=org)
+    rows = packs.values("custodian", "status", "shipment").annotate(n=Count("pk"))
+    per_holder: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        state = row["status"]
+        if state == Pack.Status.ACTIVE:
+            state = "in_stock" if row["shipment"] is None else "in_transit"
+        per_holder[row["custodian"]][state] += row["n"]
+    orgs = Organisation.objects.in_bulk(per_holder)
+    return sorted(
+        (Holding(orgs[pk], dict(counts)) for pk, counts in per_holder.items()),
+        key=lambda h: (-h.counts.get("in_stock", 0), h.organisation.name),
+    )
+
+
+def batch_history(batch: Batch) -> QuerySet[StatementRecord]:
+    """Every ledger statement about the batch, in ledger order.
+
+    Whoever may open the batch page handled the batch, so by the entry
+    visibility rule every one of these entries is theirs to read.
+    """
+    entries = BatchEvent.objects.filter(batch=batch).values("entry")
+    return (
+        StatementRecord.objects.filter(entry__in=entries)
+        .select_related("organisation")
+        .order_by("entry")
+    )
+
+
+@dataclass(frozen=True)
+class CheckedEntry:
+    """What a ledger entry says, and whether its signature verifies."""
+
+    signature_ok: bool
+    signature_detail: str
+    sgtins: list[tuple[str, str]]
+
+
+def entries_checked(indices) -> dict[int, CheckedEntry]:
+    """Parse each entry and verify its signature with the registered signer key."""
+    entries = Entry.objects.filter(index__in=list(indices))
+    parsed: dict[int, statements.SignedStatement | str] = {}
+    for entry in entries:
+        try:
+            parsed[entry.index] = statements.parse_entry(bytes(entry.data))
+        except statements.StatementError as exc:
+            parsed[entry.index] = f"unreadable entry: {exc}"
+    key_ids = {s.signer_key for s in parsed.values() if not isinstance(s, str)}
+    keys = {
+        k.key_id: k
+        for k in SigningKey.objects.select_related("organisation").filter(key_id__in=key_ids)
+    }
+    checked = {}
+    for index, signed in parsed.items():
+        if isinstance(signed, str):
+            checked[index] = CheckedEntry(False, signed, [])
+            continue
+        checked[index] = CheckedEntry(
+            *_signature_status(signed, keys.get(signed.signer_key)), _sgtins(signed)
+        )
+    return checked
+
+
+def _signature_status(signed: statements.SignedStatement, key: SigningKey | None):
+    if key is None:
+        return False, f"signer key {signed.signer_key} is not registered"
+    if key.organisation.gln != signed.signer_org:
+        return False, f"key {key.key_id} does not belong to GLN {signed.signer_org}"
+    try:
+        statements.verify(signed, bytes(key.public_key))
+    except statements.StatementError as exc:
+        return False, str(exc)
+    return True, f"valid (key {key.key_id} of {key.organisation.name})"
+
+
+def _sgtins(signed: statements.SignedStatement) -> list[tuple[str, str]]:
+    return [sgtin_from_uri(uri) for uri in signed.body.get("epcList", [])]
+
+
+def packs_of_batch_among(batch: Batch, sgtins: list[tuple[str, str]]) -> int:
+    serials = [serial for gtin, serial in sgtins if gtin == batch.product.gtin]
+    return batch.packs.filter(serial__in=serials).count() if serials else 0
+
+
+def entry_parties(batch: Batch, entries) -> dict[int, list[Organisation]]:
+    """Who took part in each entry about the batch (signer and counterpart)."""
+    found = defaultdict(list)
+    events = BatchEvent.objects.filter(batch=batch, entry__in=list(entries)).select_related(
+        "organisation"
+    )
+    for event in events.order_by("entry", "organisation__name"):
+        found[event.entry].append(event.organisation)
+    return found

@@ -1,0 +1,28 @@
+from django.urls import path, register_converter
+
+from traceability.web import batches, custody, dashboard
+
+
+class GtinConverter:
+    regex = "[0-9]{14}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(GtinConverter, "gtin")
+
+app_name = "custody"
+urlpatterns = [
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("products/new/", custody.product_register, name="product-register"),
+    path("batches/new/", custody.batch_commission, name="batch-commission"),
+    path("batches/<gtin:gtin>/<path:lot>/", batches.batch_detail, name="batch"),
+    path("ship/", custody.ship, name="ship"),
+    path("shipments/<uuid:public_id>/receive/", custody.receive, name="receive"),
+    path("dispense/", custody.dispense, name="dispense"),
+    path("destroy/", custody.destroy, name="destroy"),
+]
