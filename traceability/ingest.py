@@ -6,14 +6,19 @@ batch is all or nothing: the first refused statement is named by position
 and nothing is written. Statements in one batch are checked against the
 state before the batch, so one may not depend on another; a pack may
 appear in only one statement per batch.
+
+That state is read for the whole batch at once (packs locked, receivers,
+shipments), so checking costs a few queries however many statements come.
 """
 
+import itertools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 
-from traceability import epcis_shapes, statements
+from traceability import epcis_shapes, projections, statements
 from traceability.commissioning import CustodyRefused
 from traceability.models import Organisation, Pack, Shipment, StatementRecord
 from traceability.shipping import HOLDING_ROLES, check_movable
@@ -58,36 +63,83 @@ def _shipment_id(body: dict) -> uuid.UUID:
         raise ValueError("body.shipment must be the shipment's UUID") from None
 
 
-def _destination(body: dict) -> Organisation:
+def _destination_gln(body: dict) -> str:
     try:
-        gln = epcis_shapes.gln_parse(body["destinationList"][0]["destination"])
+        return epcis_shapes.gln_parse(body["destinationList"][0]["destination"])
     except (KeyError, IndexError, TypeError):
         raise ValueError("body.destinationList must name the receiver's GLN") from None
-    receiver = Organisation.objects.filter(gln=gln).first()
+
+
+def _named(read: Callable[[dict], object], bodies: list[dict]) -> list:
+    """read(body) for each body that is well formed; _check_one names the others."""
+    found = []
+    for body in bodies:
+        try:
+            found.append(read(body))
+        except ValueError:
+            continue
+    return found
+
+
+@dataclass
+class _State:
+    """What the rules look at, read for the whole batch before any statement is checked."""
+
+    packs: dict[tuple[str, str], Pack]  # every pack named, by SGTIN
+    receivers: dict[str, Organisation]  # organisations that ships name, by GLN
+    shipments: dict[uuid.UUID, Shipment]  # existing shipments that statements name
+    shipment_packs: dict[int, set[int]]  # pack ids in each shipment named by a receive
+
+
+def _read_state(parsed: list) -> _State:
+    """Lock every named pack (in primary-key order), then read the rest: a few queries."""
+    ships = [s.body for s in parsed if s.kind == "ship"]
+    receives = [s.body for s in parsed if s.kind == "receive"]
+    sgtins = itertools.chain.from_iterable(_named(_event_sgtins, [s.body for s in parsed]))
+    packs = projections.packs_by_sgtin(sgtins, lock=True)
+    receivers = projections.organisations_by_gln(_named(_destination_gln, ships))
+    received_ids = _named(_shipment_id, receives)
+    named = Shipment.objects.filter(public_id__in=_named(_shipment_id, ships) + received_ids)
+    shipments = {s.public_id: s for s in named.select_related("receiver")}
+    received = [shipments[i].pk for i in received_ids if i in shipments]
+    return _State(packs, receivers, shipments, _pack_ids_by_shipment(received))
+
+
+def _pack_ids_by_shipment(shipment_pks: list[int]) -> dict[int, set[int]]:
+    found: dict[int, set[int]] = {pk: set() for pk in shipment_pks}
+    pairs = Pack.objects.filter(shipment__in=shipment_pks).values_list("shipment_id", "pk")
+    for shipment, pack in pairs:
+        found[shipment].add(pack)
+    return found
+
+
+def _destination(body: dict, state: _State) -> Organisation:
+    gln = _destination_gln(body)
+    receiver = state.receivers.get(gln)
     if receiver is None or receiver.role not in HOLDING_ROLES:
         raise ValueError(f"{gln} is not an organisation that can receive stock")
     return receiver
 
 
-def _check_ship(org: Organisation, body: dict, packs: list[Pack]) -> None:
-    receiver = _destination(body)
+def _check_ship(org: Organisation, body: dict, packs: list[Pack], state: _State) -> None:
+    receiver = _destination(body, state)
     if receiver.pk == org.pk:
         raise ValueError("sender and receiver are the same organisation")
-    if Shipment.objects.filter(public_id=_shipment_id(body)).exists():
+    if _shipment_id(body) in state.shipments:
         raise ValueError("body.shipment is the id of an existing shipment")
     for pack in packs:
         check_movable(pack, org)
 
 
-def _check_receive(org: Organisation, body: dict, packs: list[Pack]) -> None:
-    shipment = Shipment.objects.filter(public_id=_shipment_id(body)).first()
+def _check_receive(org: Organisation, body: dict, packs: list[Pack], state: _State) -> None:
+    shipment = state.shipments.get(_shipment_id(body))
     if shipment is None or org.pk not in (shipment.receiver_id, shipment.sender_id):
         raise ValueError("body.shipment is not a shipment you can see")
     if shipment.receiver_id != org.pk:
         raise ValueError(f"this shipment is addressed to {shipment.receiver.name}")
     if shipment.status != Shipment.Status.IN_TRANSIT:
         raise ValueError("this shipment was received already")
-    if {p.pk for p in packs} != set(shipment.packs.values_list("pk", flat=True)):
+    if {p.pk for p in packs} != state.shipment_packs[shipment.pk]:
         raise ValueError("body.epcList must list exactly the packs of the shipment")
 
 
@@ -98,39 +150,21 @@ def _check_decommission(org: Organisation, body: dict, packs: list[Pack], kind: 
         check_movable(pack, org)
 
 
-def _check_one(org: Organisation, signed, packs_by_sgtin: dict) -> list[Pack]:
+def _check_one(org: Organisation, signed, state: _State) -> list[Pack]:
     body = signed.body
     _check_shape(signed.kind, body)
     sgtins = _event_sgtins(body)
-    missing = [s for s in sgtins if s not in packs_by_sgtin]
+    missing = [s for s in sgtins if s not in state.packs]
     if missing:
         raise ValueError(f"pack {missing[0][0]}/{missing[0][1]} is unknown")
-    packs = [packs_by_sgtin[s] for s in sgtins]
+    packs = [state.packs[s] for s in sgtins]
     if signed.kind == "ship":
-        _check_ship(org, body, packs)
+        _check_ship(org, body, packs, state)
     elif signed.kind == "receive":
-        _check_receive(org, body, packs)
+        _check_receive(org, body, packs, state)
     else:
         _check_decommission(org, body, packs, signed.kind)
     return packs
-
-
-def _lock_packs(parsed: list) -> dict[tuple[str, str], Pack]:
-    """Every pack any statement names, row-locked in primary-key order."""
-    by_gtin: dict[str, set[str]] = {}
-    for signed in parsed:
-        try:
-            for gtin, serial in _event_sgtins(signed.body):
-                by_gtin.setdefault(gtin, set()).add(serial)
-        except ValueError:
-            continue  # reported with its position by _check_one
-    if not by_gtin:
-        return {}
-    query = Pack.objects.none()
-    for gtin, serials in by_gtin.items():
-        query = query | Pack.objects.filter(gtin=gtin, serial__in=serials)
-    locked = Pack.objects.select_for_update().filter(pk__in=query.values("pk")).order_by("pk")
-    return {(p.gtin, p.serial): p for p in locked}
 
 
 @transaction.atomic
@@ -150,11 +184,11 @@ def statements_ingest(*, organisation: Organisation, submitted: Sequence) -> lis
             raise StatementRejected(position, "signer.org must be your organisation's GLN")
         parsed.append(signed)
     keys = statements_check(parsed)  # signatures first: no rule looks at unsigned content
-    packs_by_sgtin = _lock_packs(parsed)
+    state = _read_state(parsed)
     claimed: set[int] = set()
     for position, signed in enumerate(parsed):
         try:
-            packs = _check_one(organisation, signed, packs_by_sgtin)
+            packs = _check_one(organisation, signed, state)
         except (ValueError, CustodyRefused) as exc:
             raise StatementRejected(position, str(exc)) from None
         pks = {p.pk for p in packs}

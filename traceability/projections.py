@@ -1,13 +1,23 @@
-"""State derived from the ledger: one `apply` per statement kind.
+"""State derived from the ledger, applied a batch of statements at a time.
 
-Services append statements and then call `apply`; `rebuild_projections`
-replays every entry through the same functions. So what the live tables
+Services append statements and then call `apply_batch`; `rebuild_projections`
+replays every entry through the same function. So what the live tables
 say is, by construction, what the ledger says.
+
+Statements are applied in ledger order. A run of consecutive custody events
+(ship, receive, dispense, destroy) is read with a few queries, applied in
+memory in order, and written with a few more, however long it is. The other
+kinds are rare and keep one handler per statement.
 """
 
 import base64
-from collections.abc import Callable
+import itertools
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
+
+from django.db import connection
+from django.db.models import Q
 
 from traceability import epcis_shapes
 from traceability.models import (
@@ -22,8 +32,16 @@ from traceability.models import (
 )
 from traceability.statements import SignedStatement
 
+Applied = Sequence[tuple[SignedStatement, int]]  # statements with their ledger indices
+
 APPLY: dict[str, Callable[[SignedStatement, int], None]] = {}
+CUSTODY_KINDS = frozenset({"ship", "receive", "dispense", "destroy"})
+RUN_PACKS = 10_000  # packs one custody run may name
+PACK_UPDATES = 1_000  # packs per UPDATE statement (5 parameters each)
 PACK_STATUS = {"dispense": Pack.Status.SUPPLIED, "destroy": Pack.Status.DESTROYED}
+
+sgtin_from_uri = epcis_shapes.sgtin_parse
+gln_from_uri = epcis_shapes.gln_parse
 
 
 def applies_to(*kinds: str):
@@ -35,40 +53,46 @@ def applies_to(*kinds: str):
     return register
 
 
-def apply(signed: SignedStatement, entry: int) -> None:
-    """Update the projections for one appended statement."""
-    handler = APPLY.get(signed.kind)
-    if handler is not None:
-        handler(signed, entry)
+def apply_batch(batch: Applied) -> None:
+    """Update the projections for appended statements, in ledger order."""
+    for custody, run in _runs(batch):
+        if custody:
+            CustodyRun(run).apply()
+        else:
+            for signed, entry in run:
+                handler = APPLY.get(signed.kind)
+                if handler is not None:
+                    handler(signed, entry)
 
 
-def record(signed: SignedStatement, entry: int) -> StatementRecord:
-    key = SigningKey.objects.select_related("organisation").get(key_id=signed.signer_key)
-    return StatementRecord(
-        entry=entry,
-        kind=signed.kind,
-        organisation=key.organisation,
-        key=key,
-        nonce=signed.nonce,
-        issued_at=signed.issued_at,
-    )
+def _runs(batch: Applied) -> Iterator[tuple[bool, Applied]]:
+    """Consecutive statements that are custody events or not, in order; a custody
+    run is cut after RUN_PACKS packs so that what it reads fits in memory."""
+    for custody, group in itertools.groupby(batch, key=lambda item: item[0].kind in CUSTODY_KINDS):
+        run, packs = [], 0
+        for signed, entry in group:
+            run.append((signed, entry))
+            packs += len(signed.body["epcList"]) if custody else 0
+            if packs >= RUN_PACKS:
+                yield custody, run
+                run, packs = [], 0
+        if run:
+            yield custody, run
 
 
-sgtin_from_uri = epcis_shapes.sgtin_parse
-gln_from_uri = epcis_shapes.gln_parse
-
-
-def _index_batches(signed: SignedStatement, entry: int, packs, *parties: Organisation) -> None:
-    """Record that `entry` concerns the batches of `packs`, for each party."""
-    batch_ids = set(packs.values_list("batch_id", flat=True))
-    BatchEvent.objects.bulk_create(
-        [
-            BatchEvent(batch_id=b, entry=entry, kind=signed.kind, organisation=org)
-            for b in batch_ids
-            for org in {o.pk: o for o in parties}.values()
-        ],
-        ignore_conflicts=True,
-    )
+def statement_records(batch: Applied, keys: dict[str, SigningKey]) -> list[StatementRecord]:
+    """The index rows for `batch`, given the signing keys by id."""
+    return [
+        StatementRecord(
+            entry=entry,
+            kind=signed.kind,
+            organisation_id=keys[signed.signer_key].organisation_id,
+            key=keys[signed.signer_key],
+            nonce=signed.nonce,
+            issued_at=signed.issued_at,
+        )
+        for signed, entry in batch
+    ]
 
 
 def _event_time(body: dict) -> datetime:
@@ -156,53 +180,160 @@ def _commissioned(signed: SignedStatement, entry: int) -> None:
     )
 
 
-def _packs(body: dict):
-    by_gtin: dict[str, list[str]] = {}
-    for gtin, serial in map(sgtin_from_uri, body["epcList"]):
-        by_gtin.setdefault(gtin, []).append(serial)
-    packs = Pack.objects.none()
-    for gtin, serials in by_gtin.items():
-        packs = packs | Pack.objects.filter(gtin=gtin, serial__in=serials)
-    return packs
+def packs_by_sgtin(sgtins: Iterable[tuple[str, str]], *, lock: bool = False) -> dict:
+    """The packs that exist among `sgtins`, by (GTIN, serial): one query.
+
+    With `lock`, the rows are locked in primary-key order, so concurrent
+    batches touching the same packs queue up instead of deadlocking.
+    """
+    serials_by_gtin: dict[str, set[str]] = {}
+    for gtin, serial in sgtins:
+        serials_by_gtin.setdefault(gtin, set()).add(serial)
+    if not serials_by_gtin:
+        return {}
+    query = Q()
+    for gtin, serials in serials_by_gtin.items():
+        query |= Q(gtin=gtin, serial__in=serials)
+    packs = Pack.objects.filter(query)
+    if lock:
+        packs = packs.select_for_update().order_by("pk")
+    return {(p.gtin, p.serial): p for p in packs}
 
 
-@applies_to("ship")
-def _shipped(signed: SignedStatement, entry: int) -> None:
-    body = signed.body
-    receiver = _org(gln_from_uri(body["destinationList"][0]["destination"]))
-    shipment, created = Shipment.objects.get_or_create(
-        public_id=body["shipment"],
-        defaults={
-            "sender": _org(signed.signer_org),
-            "receiver": receiver,
-            "pack_count": len(body["epcList"]),
-            "shipped_entry": entry,
-            "shipped_at": _event_time(body),
-        },
-    )
-    if not created:
+def organisations_by_gln(glns: Iterable[str]) -> dict[str, Organisation]:
+    return {org.gln: org for org in Organisation.objects.filter(gln__in=set(glns))}
+
+
+def _shipment_id(body: dict) -> uuid.UUID:
+    return uuid.UUID(str(body["shipment"]))
+
+
+def _destination_gln(body: dict) -> str:
+    return gln_from_uri(body["destinationList"][0]["destination"])
+
+
+class CustodyRun:
+    """Consecutive custody events: what they name is read at once, the events
+    are applied in order to those rows in memory, and the changes are written
+    with a few queries. Shipments, packs and organisations are therefore read
+    once per run, not once per statement."""
+
+    def __init__(self, run: Applied):
+        self.run = [(signed, entry, _sgtins(signed.body)) for signed, entry in run]
+        ships = [signed.body for signed, _ in run if signed.kind == "ship"]
+        moves = [signed.body for signed, _ in run if signed.kind in ("ship", "receive")]
+        self.orgs = organisations_by_gln(
+            [signed.signer_org for signed, _ in run] + [_destination_gln(body) for body in ships]
+        )
+        self.packs = packs_by_sgtin(itertools.chain.from_iterable(s for _, _, s in self.run))
+        shipments = Shipment.objects.filter(public_id__in={_shipment_id(body) for body in moves})
+        self.shipments = {s.public_id: s for s in shipments}
+        self.moved: dict[int, Shipment | None] = {}  # pack id -> the shipment it is now in
+        self.events: list[BatchEvent] = []
+
+    def apply(self) -> None:
+        for signed, entry, sgtins in self.run:
+            packs = [self.packs[s] for s in sgtins if s in self.packs]
+            if signed.kind == "ship":
+                self._ship(signed, entry, packs)
+            elif signed.kind == "receive":
+                self._receive(signed, entry, packs)
+            else:
+                self._decommission(signed, entry, packs)
+        self._save()
+
+    def _org(self, gln: str) -> Organisation:
+        try:
+            return self.orgs[gln]
+        except KeyError:
+            raise Organisation.DoesNotExist(f"no organisation has GLN {gln}") from None
+
+    def _ship(self, signed: SignedStatement, entry: int, packs: list[Pack]) -> None:
+        body = signed.body
+        receiver = self._org(_destination_gln(body))
+        shipment = self.shipments.get(_shipment_id(body))
+        if shipment is None:  # else a shipment of many packs, signed as several statements
+            shipment = Shipment(
+                public_id=_shipment_id(body),
+                sender=self._org(signed.signer_org),
+                receiver=receiver,
+                pack_count=0,
+                shipped_entry=entry,
+                shipped_at=_event_time(body),
+            )
+            self.shipments[shipment.public_id] = shipment
         shipment.pack_count += len(body["epcList"])
-        shipment.save(update_fields=["pack_count"])
-    packs = _packs(body)
-    _index_batches(signed, entry, packs, shipment.sender, receiver)
-    packs.update(shipment=shipment, last_entry=entry)
+        self._index(signed.kind, entry, packs, shipment.sender_id, receiver.pk)
+        for pack in packs:
+            pack.last_entry = entry
+            self.moved[pack.pk] = shipment
+
+    def _receive(self, signed: SignedStatement, entry: int, packs: list[Pack]) -> None:
+        body = signed.body
+        try:
+            shipment = self.shipments[_shipment_id(body)]
+        except KeyError:
+            raise Shipment.DoesNotExist(f"entry {entry} receives an unknown shipment") from None
+        if shipment.status == Shipment.Status.IN_TRANSIT:
+            shipment.status = Shipment.Status.RECEIVED
+            shipment.received_entry, shipment.received_at = entry, _event_time(body)
+        self._index(signed.kind, entry, packs, shipment.sender_id, shipment.receiver_id)
+        for pack in packs:
+            pack.custodian_id, pack.last_entry = shipment.receiver_id, entry
+            self.moved[pack.pk] = None
+
+    def _decommission(self, signed: SignedStatement, entry: int, packs: list[Pack]) -> None:
+        self._index(signed.kind, entry, packs, self._org(signed.signer_org).pk)
+        for pack in packs:
+            pack.status, pack.last_entry = PACK_STATUS[signed.kind], entry
+
+    def _index(self, kind: str, entry: int, packs: list[Pack], *org_ids: int) -> None:
+        """Record that `entry` concerns the batches of `packs`, for each party."""
+        for batch_id in {p.batch_id for p in packs}:
+            for org_id in set(org_ids):
+                self.events.append(
+                    BatchEvent(batch_id=batch_id, entry=entry, kind=kind, organisation_id=org_id)
+                )
+
+    def _save(self) -> None:
+        new = [s for s in self.shipments.values() if s.pk is None]
+        existing = [s for s in self.shipments.values() if s.pk is not None]
+        Shipment.objects.bulk_create(new)  # sets their primary keys (PostgreSQL, SQLite 3.35+)
+        Shipment.objects.bulk_update(
+            existing, ["pack_count", "status", "received_entry", "received_at"]
+        )
+        packs = list(self.packs.values())
+        for pack in packs:
+            if pack.pk in self.moved:
+                shipment = self.moved[pack.pk]
+                pack.shipment_id = shipment.pk if shipment else None
+        for start in range(0, len(packs), PACK_UPDATES):
+            _packs_update(packs[start : start + PACK_UPDATES])
+        BatchEvent.objects.bulk_create(self.events, ignore_conflicts=True)
 
 
-@applies_to("receive")
-def _received(signed: SignedStatement, entry: int) -> None:
-    body = signed.body
-    shipment = Shipment.objects.get(public_id=body["shipment"])
-    if shipment.status == Shipment.Status.IN_TRANSIT:
-        shipment.status = Shipment.Status.RECEIVED
-        shipment.received_entry, shipment.received_at = entry, _event_time(body)
-        shipment.save(update_fields=["status", "received_entry", "received_at"])
-    packs = _packs(body)
-    _index_batches(signed, entry, packs, shipment.sender, shipment.receiver)
-    packs.update(shipment=None, custodian=shipment.receiver, last_entry=entry)
+def _packs_update(packs: list[Pack]) -> None:
+    """Write the custody fields of `packs` with one UPDATE ... FROM (VALUES ...).
+
+    Pack.objects.bulk_update would build a CASE with a branch per pack and
+    field: for a thousand packs, slower than the rest of an append together.
+    """
+    table = Pack._meta.db_table
+    row = "(%s, CAST(%s AS bigint), %s, %s, %s)"  # shipment_id may be NULL in every row
+    values = ", ".join([row] * len(packs))
+    params = [
+        value
+        for p in packs
+        for value in (p.pk, p.shipment_id, p.custodian_id, p.status, p.last_entry)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET shipment_id = v.column2, custodian_id = v.column3,"  # noqa: S608
+            f" status = v.column4, last_entry = v.column5"
+            f" FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
+            params,
+        )
 
 
-@applies_to("dispense", "destroy")
-def _decommissioned(signed: SignedStatement, entry: int) -> None:
-    packs = _packs(signed.body)
-    _index_batches(signed, entry, packs, _org(signed.signer_org))
-    packs.update(status=PACK_STATUS[signed.kind], last_entry=entry)
+def _sgtins(body: dict) -> list[tuple[str, str]]:
+    return [sgtin_from_uri(uri) for uri in body["epcList"]]

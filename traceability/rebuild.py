@@ -1,5 +1,7 @@
 """Replay the ledger into the projections, or check that replaying changes nothing."""
 
+import base64
+import itertools
 from collections.abc import Callable
 
 from django.db import connection, transaction
@@ -72,15 +74,18 @@ def _clear() -> None:
             cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608
 
 
-def _replay_one(index: int, data: bytes, keys: dict[str, bytes]) -> StatementRecord:
+def _parsed(index: int, data: bytes) -> statements.SignedStatement:
     try:
-        signed = statements.parse_entry(data)
+        return statements.parse_entry(data)
     except statements.StatementError as exc:
         raise ReplayFailed(f"entry {index}: {exc}") from None
-    projections.apply(signed, index)
-    if signed.kind in ("root.establish", "key.register"):
+
+
+def _verify(signed: statements.SignedStatement, index: int, keys: dict[str, bytes]) -> None:
+    """Check the signature with the keys registered so far (`keys`, updated in ledger order)."""
+    if signed.kind in ("root.establish", "key.register"):  # the root key signs its own entry
         key = signed.body["key"]
-        keys[key["id"]] = bytes(SigningKey.objects.get(key_id=key["id"]).public_key)
+        keys[key["id"]] = base64.b64decode(key["public_key"])
     if signed.signer_key not in keys:
         raise ReplayFailed(
             f"entry {index}: signed by {signed.signer_key}, a key not registered before it"
@@ -89,27 +94,31 @@ def _replay_one(index: int, data: bytes, keys: dict[str, bytes]) -> StatementRec
         statements.verify(signed, keys[signed.signer_key])
     except statements.StatementError as exc:
         raise ReplayFailed(f"entry {index}: {exc}") from None
-    return projections.record(signed, index)
+
+
+def _replay(rows: list[tuple[int, bytes]], keys: dict[str, bytes]) -> None:
+    """Verify a chunk of entries, then apply it as the live path applies an append."""
+    batch = [(_parsed(index, bytes(data)), index) for index, data in rows]
+    for signed, index in batch:
+        _verify(signed, index, keys)
+    projections.apply_batch(batch)
+    signing_keys = SigningKey.objects.filter(key_id__in={s.signer_key for s, _ in batch})
+    records = projections.statement_records(batch, {k.key_id: k for k in signing_keys})
+    StatementRecord.objects.bulk_create(records)
 
 
 def rebuild(progress: Callable[[int, int], None] | None = None) -> int:
     """Clear the projections and replay every ledger entry; the number replayed."""
     total = Entry.objects.count()
-    done, keys, records = 0, {}, []
+    done, keys = 0, {}
     with transaction.atomic():
         _clear()
-        rows = Entry.objects.order_by("index").values_list("index", "data")
-        for index, data in rows.iterator(CHUNK):
-            records.append(_replay_one(index, bytes(data), keys))
-            done += 1
-            if len(records) >= CHUNK:
-                StatementRecord.objects.bulk_create(records)
-                records = []
-                if progress:
-                    progress(done, total)
-        StatementRecord.objects.bulk_create(records)
-    if progress:
-        progress(done, total)
+        rows = Entry.objects.order_by("index").values_list("index", "data").iterator(CHUNK)
+        while chunk := list(itertools.islice(rows, CHUNK)):
+            _replay(chunk, keys)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
     return done
 
 

@@ -87,19 +87,9 @@ def statements_append(
         keys = statements_check(batch)
     with transaction.atomic():
         appended = storage.append([s.entry_bytes() for s in batch])
-        for position, signed in enumerate(batch):
-            projections.apply(signed, appended.first_index + position)
-        records = [
-            StatementRecord(
-                entry=appended.first_index + position,
-                kind=signed.kind,
-                organisation=keys[signed.signer_key].organisation,
-                key=keys[signed.signer_key],
-                nonce=signed.nonce,
-                issued_at=signed.issued_at,
-            )
-            for position, signed in enumerate(batch)
-        ]
+        applied = [(signed, appended.first_index + i) for i, signed in enumerate(batch)]
+        projections.apply_batch(applied)
+        records = projections.statement_records(applied, keys)
         try:
             with transaction.atomic():
                 StatementRecord.objects.bulk_create(records)
