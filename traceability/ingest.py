@@ -14,7 +14,7 @@ shipments), so checking costs a few queries however many statements come.
 import itertools
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -89,6 +89,8 @@ class _State:
     receivers: dict[str, Organisation]  # organisations that ships name, by GLN
     shipments: dict[uuid.UUID, Shipment]  # existing shipments that statements name
     shipment_packs: dict[int, set[int]]  # pack ids in each shipment named by a receive
+    # shipments started in this batch -> receiver: a large shipment may span statements
+    started: dict[uuid.UUID, Organisation] = field(default_factory=dict)
 
 
 def _read_state(parsed: list) -> _State:
@@ -125,8 +127,11 @@ def _check_ship(org: Organisation, body: dict, packs: list[Pack], state: _State)
     receiver = _destination(body, state)
     if receiver.pk == org.pk:
         raise ValueError("sender and receiver are the same organisation")
-    if _shipment_id(body) in state.shipments:
+    shipment_id = _shipment_id(body)
+    if shipment_id in state.shipments:
         raise ValueError("body.shipment is the id of an existing shipment")
+    if state.started.setdefault(shipment_id, receiver) != receiver:
+        raise ValueError("body.shipment goes to another receiver earlier in this batch")
     for pack in packs:
         check_movable(pack, org)
 

@@ -170,3 +170,28 @@ def test_the_example_client_signs_exactly_what_the_readme_says(seed):
     message = b"drug-traceability/statement/v1\n" + rfc8785.dumps(signed["statement"])
     key = nacl.signing.SigningKey(seed).verify_key
     key.verify(message, base64.b64decode(signed["signature"]))
+
+
+def test_one_shipment_cannot_go_to_two_receivers(
+    api, batch, manufacturer, distributor, pharmacy, seed
+):
+    packs = list(batch.packs.order_by("pk")[:2])
+    first = client_example.ship_event(
+        manufacturer.gln, distributor.gln, [(packs[0].gtin, packs[0].serial)]
+    )
+    second = client_example.ship_event(
+        manufacturer.gln, pharmacy.gln, [(packs[1].gtin, packs[1].serial)]
+    )
+    second["shipment"] = first["shipment"]
+    signed = [client_example.sign("ship", e, manufacturer.gln, seed) for e in (first, second)]
+    refused(api, signed, "goes to another receiver earlier in this batch", position=1)
+
+
+def test_a_large_client_shipment_may_span_statements(api, batch, manufacturer, distributor, seed):
+    packs = [(p.gtin, p.serial) for p in batch.packs.order_by("pk")[:4]]
+    first = client_example.ship_event(manufacturer.gln, distributor.gln, packs[:2])
+    second = client_example.ship_event(manufacturer.gln, distributor.gln, packs[2:])
+    second["shipment"] = first["shipment"]
+    signed = [client_example.sign("ship", e, manufacturer.gln, seed) for e in (first, second)]
+    assert post(api, signed).status_code == 201
+    assert Shipment.objects.get().pack_count == 4
