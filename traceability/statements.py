@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import nacl.exceptions
@@ -40,6 +40,12 @@ class StatementError(ValueError):
 class SignedStatement:
     statement: dict
     signature: bytes
+    # JCS(statement), computed once by parse(): the bytes that were verified
+    # are then exactly the bytes stored. sign() leaves it unset.
+    canonical: bytes | None = field(default=None, compare=False, repr=False)
+
+    def canonical_bytes(self) -> bytes:
+        return self.canonical if self.canonical is not None else _jcs(self.statement)
 
     @property
     def kind(self) -> str:
@@ -66,9 +72,10 @@ class SignedStatement:
         return datetime.fromisoformat(self.statement["issued_at"])
 
     def entry_bytes(self) -> bytes:
-        return rfc8785.dumps(
-            {"statement": self.statement, "signature": base64.b64encode(self.signature).decode()}
-        )
+        """JCS({"statement": ..., "signature": ...}), built around the statement's JCS
+        bytes: "signature" sorts first, and base64 needs no escaping."""
+        signature = base64.b64encode(self.signature)
+        return b'{"signature":"' + signature + b'","statement":' + self.canonical_bytes() + b"}"
 
 
 def key_id(public_key: bytes) -> str:
@@ -91,12 +98,16 @@ def build(*, kind: str, body: dict, org: str, key: str, issued_at: str | None = 
     }
 
 
-def signing_bytes(statement: dict) -> bytes:
-    """Exactly what a signer signs: the domain prefix, then the statement's JCS bytes."""
+def _jcs(statement: dict) -> bytes:
     try:
-        return DOMAIN + rfc8785.dumps(statement)
+        return rfc8785.dumps(statement)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise StatementError(f"statement cannot be canonicalized: {exc}") from None
+
+
+def signing_bytes(statement: dict) -> bytes:
+    """Exactly what a signer signs: the domain prefix, then the statement's JCS bytes."""
+    return DOMAIN + _jcs(statement)
 
 
 def sign(statement: dict, seed: bytes) -> SignedStatement:
@@ -109,7 +120,8 @@ def verify(signed: SignedStatement, public_key: bytes) -> None:
     if key_id(public_key) != signed.signer_key:
         raise StatementError("signer.key does not identify the key that should verify it")
     try:
-        nacl.signing.VerifyKey(public_key).verify(signing_bytes(signed.statement), signed.signature)
+        message = DOMAIN + signed.canonical_bytes()
+        nacl.signing.VerifyKey(public_key).verify(message, signed.signature)
     except (nacl.exceptions.BadSignatureError, ValueError):
         raise StatementError("signature does not verify for signer.key") from None
 
@@ -161,7 +173,8 @@ def parse(data: dict) -> SignedStatement:
         signature = b""
     if len(signature) != 64:
         raise StatementError("signature must be base64 of a 64-byte Ed25519 signature")
-    signed = SignedStatement(statement=data["statement"], signature=signature)
+    statement = data["statement"]
+    signed = SignedStatement(statement=statement, signature=signature, canonical=_jcs(statement))
     if len(signed.entry_bytes()) > MAX_ENTRY_BYTES:
         raise StatementError(f"statement is larger than {MAX_ENTRY_BYTES} bytes")
     return signed

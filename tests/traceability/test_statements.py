@@ -138,3 +138,21 @@ def test_numbers_json_cannot_represent_exactly_are_refused(key):
 def test_a_non_json_entry_is_refused():
     with pytest.raises(statements.StatementError, match="entry is not JSON"):
         statements.parse_entry(b"\x00garbage")
+
+
+def test_entry_bytes_equal_the_canonical_json_of_the_whole_entry(key):
+    for body in [{}, {"é": "ü", "n": [1, 2.5, None, True]}, {"quote": 'a"b\\c/d'}]:
+        signed = statements.sign(new_statement(key, body=body), bytes(key))
+        wrapper = {
+            "statement": signed.statement,
+            "signature": base64.b64encode(signed.signature).decode(),
+        }
+        assert signed.entry_bytes() == rfc8785.dumps(wrapper)
+        assert statements.parse(wrapper).entry_bytes() == rfc8785.dumps(wrapper)
+
+
+def test_parsed_statements_store_exactly_the_bytes_that_were_verified(key):
+    signed = statements.sign(new_statement(key), bytes(key))
+    parsed = statements.parse(json.loads(signed.entry_bytes()))
+    statements.verify(parsed, bytes(key.verify_key))
+    assert parsed.entry_bytes() == signed.entry_bytes()
