@@ -1,5 +1,7 @@
 """Reads that depend on who asks. Every scoped query starts here."""
 
+from django.db.models import Q, QuerySet
+
 from traceability.models import BatchEvent, Organisation, StatementRecord
 
 
@@ -8,15 +10,26 @@ def organisation_of(user) -> Organisation | None:
     return member.organisation if member else None
 
 
+def handled_batch_ids(org: Organisation) -> QuerySet:
+    """Batches the organisation held, shipped or received (a subquery)."""
+    return BatchEvent.objects.filter(organisation=org).values("batch")
+
+
+def statements_visible_to(org: Organisation) -> QuerySet[StatementRecord]:
+    """Ledger statements the organisation may read, newest first: regulators
+    all; others their own statements and the entries about batches they handled."""
+    records = StatementRecord.objects.select_related("organisation").order_by("-entry")
+    if org.role == Organisation.Role.REGULATOR:
+        return records
+    about_handled = BatchEvent.objects.filter(batch__in=handled_batch_ids(org)).values("entry")
+    return records.filter(Q(organisation=org) | Q(entry__in=about_handled))
+
+
 def entry_visible_to(user, index: int) -> bool:
-    """Regulators read every entry; others their own statements and the
-    entries about batches they handled (held, shipped or received)."""
+    """LEDGER_ENTRY_ACCESS: may `user` read ledger entry `index`?"""
     org = organisation_of(user)
     if org is None:
         return False
     if org.role == Organisation.Role.REGULATOR:
         return True
-    if StatementRecord.objects.filter(entry=index, organisation=org).exists():
-        return True
-    handled = BatchEvent.objects.filter(organisation=org).values("batch")
-    return BatchEvent.objects.filter(entry=index, batch__in=handled).exists()
+    return statements_visible_to(org).filter(entry=index).exists()

@@ -4,6 +4,7 @@ from django.db.models import Count, Q
 from django.shortcuts import render
 from django.urls import reverse
 
+from traceability import selectors
 from traceability.models import Organisation, Pack
 from traceability.web import reads
 from traceability.web.access import DISPENSERS, HOLDERS, MANUFACTURERS, organisation_required
@@ -46,7 +47,7 @@ def holder_dashboard(request, org: Organisation, *, receive_error: str = "", sta
             request, reads.stock_by_batch(org), per_page=PER_PAGE, param="stock_page", path=here
         ),
         "events": events_page(
-            request, org, reads.statements_visible_to(org), param="events_page", path=here
+            request, org, selectors.statements_visible_to(org), param="events_page", path=here
         ),
         "receive_error": receive_error,
         "may_manufacture": org.role in MANUFACTURERS,
@@ -61,7 +62,7 @@ def regulator_dashboard(request, org: Organisation):
     context = {
         "org": org,
         "statements": events_page(
-            request, org, reads.statements_visible_to(org), param="statements_page", path=""
+            request, org, selectors.statements_visible_to(org), param="statements_page", path=""
         ),
         "organisations": paginate(
             request,

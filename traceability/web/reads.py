@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 
 from ledger.models import Entry
-from traceability import statements
+from traceability import epcis_shapes, statements
 from traceability.models import (
     Batch,
     BatchEvent,
@@ -21,7 +21,7 @@ from traceability.models import (
     SigningKey,
     StatementRecord,
 )
-from traceability.projections import sgtin_from_uri
+from traceability.selectors import handled_batch_ids
 
 KIND_LABELS = {
     "root.establish": "root key established",
@@ -49,25 +49,11 @@ def sees_every_holder(org: Organisation, batch: Batch) -> bool:
     return is_regulator(org) or batch.product.manufacturer_id == org.pk
 
 
-def _handled_batch_ids(org: Organisation) -> QuerySet:
-    return BatchEvent.objects.filter(organisation=org).values("batch")
-
-
 def batches_visible_to(org: Organisation) -> QuerySet[Batch]:
     batches = Batch.objects.select_related("product", "product__manufacturer")
     if is_regulator(org):
         return batches
-    return batches.filter(pk__in=_handled_batch_ids(org))
-
-
-def statements_visible_to(org: Organisation) -> QuerySet[StatementRecord]:
-    """Ledger statements the organisation may read, newest first (the queryset
-    form of `selectors.entry_visible_to`)."""
-    records = StatementRecord.objects.select_related("organisation").order_by("-entry")
-    if is_regulator(org):
-        return records
-    about_handled = BatchEvent.objects.filter(batch__in=_handled_batch_ids(org)).values("entry")
-    return records.filter(Q(organisation=org) | Q(entry__in=about_handled))
+    return batches.filter(pk__in=handled_batch_ids(org))
 
 
 def shipments_visible_to(org: Organisation) -> QuerySet[Shipment]:
@@ -129,7 +115,7 @@ def entry_batches(entries, org: Organisation) -> dict[int, list[Batch]]:
     """The batches each entry concerns, limited to those the organisation may open."""
     events = BatchEvent.objects.filter(entry__in=list(entries))
     if not is_regulator(org):
-        events = events.filter(batch__in=_handled_batch_ids(org))
+        events = events.filter(batch__in=handled_batch_ids(org))
     pairs = set(events.values_list("entry", "batch"))
     batches = Batch.objects.select_related("product").in_bulk({b for _, b in pairs})
     found = defaultdict(list)
@@ -229,7 +215,7 @@ def _signature_status(signed: statements.SignedStatement, key: SigningKey | None
 
 
 def _sgtins(signed: statements.SignedStatement) -> list[tuple[str, str]]:
-    return [sgtin_from_uri(uri) for uri in signed.body.get("epcList", [])]
+    return [epcis_shapes.sgtin_parse(uri) for uri in signed.body.get("epcList", [])]
 
 
 def packs_of_batch_among(batch: Batch, sgtins: list[tuple[str, str]]) -> int:
