@@ -40,9 +40,6 @@ RUN_PACKS = 10_000  # packs one custody run may name
 PACK_UPDATES = 1_000  # packs per UPDATE statement (5 parameters each)
 PACK_STATUS = {"dispense": Pack.Status.SUPPLIED, "destroy": Pack.Status.DESTROYED}
 
-sgtin_from_uri = epcis_shapes.sgtin_parse
-gln_from_uri = epcis_shapes.gln_parse
-
 
 def applies_to(*kinds: str):
     def register(fn):
@@ -147,7 +144,7 @@ def _product_registered(signed: SignedStatement, entry: int) -> None:
 @applies_to("commission")
 def _commissioned(signed: SignedStatement, entry: int) -> None:
     body = signed.body
-    sgtins = [sgtin_from_uri(uri) for uri in body["epcList"]]
+    sgtins = [epcis_shapes.sgtin_parse(uri) for uri in body["epcList"]]
     gtin = sgtins[0][0]
     ilmd = body["ilmd"]
     batch, created = Batch.objects.get_or_create(
@@ -209,7 +206,7 @@ def _shipment_id(body: dict) -> uuid.UUID:
 
 
 def _destination_gln(body: dict) -> str:
-    return gln_from_uri(body["destinationList"][0]["destination"])
+    return epcis_shapes.gln_parse(body["destinationList"][0]["destination"])
 
 
 class CustodyRun:
@@ -336,4 +333,4 @@ def _packs_update(packs: list[Pack]) -> None:
 
 
 def _sgtins(body: dict) -> list[tuple[str, str]]:
-    return [sgtin_from_uri(uri) for uri in body["epcList"]]
+    return [epcis_shapes.sgtin_parse(uri) for uri in body["epcList"]]

@@ -8,13 +8,13 @@ import uuid
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from traceability import epcis_shapes
 from traceability.commissioning import CustodyRefused
 from traceability.keys import custodial_sign
 from traceability.models import Organisation, Pack, Shipment
+from traceability.projections import packs_by_sgtin
 from traceability.statement_log import statements_append
 
 HOLDING_ROLES = {
@@ -29,19 +29,12 @@ EPCS_PER_STATEMENT = 500
 def packs_locked(sgtins: Sequence[tuple[str, str]]) -> list[Pack]:
     """The named packs, row-locked in a fixed order; refuses any that do not exist."""
     wanted = set(sgtins)
-    serials_by_gtin: dict[str, list[str]] = {}
-    for gtin, serial in wanted:
-        serials_by_gtin.setdefault(gtin, []).append(serial)
-    query = Q()
-    for gtin, serials in serials_by_gtin.items():
-        query |= Q(gtin=gtin, serial__in=serials)
-    packs = list(Pack.objects.select_for_update().filter(query).order_by("pk"))
-    found = {(p.gtin, p.serial) for p in packs}
-    missing = sorted(wanted - found)
+    found = packs_by_sgtin(wanted, lock=True)
+    missing = sorted(wanted - found.keys())
     if missing:
         gtin, serial = missing[0]
         raise CustodyRefused(f"pack {gtin}/{serial} is unknown")
-    return packs
+    return list(found.values())  # primary-key order, as locked
 
 
 def check_movable(pack: Pack, sender: Organisation) -> None:
