@@ -2,6 +2,8 @@
 
 import re
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import escape
@@ -17,6 +19,12 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 def exception_handler(exc, context):
     """Every API error is `{"error": message, "code": code}`, plus `"fields"` for bad input."""
+    if isinstance(exc, RequestDataTooBig):  # Django's, which DRF leaves to a 400 HTML page
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {"error": f"request body is larger than the {limit:,}-byte limit", "code": "too_large"},
+            status=413,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # not an API error: Django's 500 handling takes over

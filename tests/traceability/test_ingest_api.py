@@ -153,6 +153,19 @@ def test_malformed_batches_get_400_naming_the_problem(api, payload, message):
     assert message in response.json()["error"]
 
 
+def test_an_oversized_body_is_refused_with_a_json_413_and_nothing_written(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    size = storage.head_size()
+    body = '{"statements": ["' + "x" * 2_000 + '"]}'
+    response = api.post("/api/v1/statements", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "request body is larger than the 1,000-byte limit",
+        "code": "too_large",
+    }
+    assert storage.head_size() == size
+
+
 def test_a_non_json_body_is_a_400(api):
     response = api.post("/api/v1/statements", "{not json", content_type="application/json")
     assert response.status_code == 400
