@@ -25,6 +25,7 @@ from traceability.models import (
     BatchEvent,
     Organisation,
     Pack,
+    PackEvent,
     Product,
     Shipment,
     SigningKey,
@@ -60,6 +61,7 @@ def apply_batch(batch: Applied) -> None:
                 handler = APPLY.get(signed.kind)
                 if handler is not None:
                     handler(signed, entry)
+    pack_events_record(batch)
 
 
 def _runs(batch: Applied) -> Iterator[tuple[bool, Applied]]:
@@ -334,3 +336,53 @@ def _packs_update(packs: list[Pack]) -> None:
 
 def _sgtins(body: dict) -> list[tuple[str, str]]:
     return [epcis_shapes.sgtin_parse(uri) for uri in body["epcList"]]
+
+
+# --- Pack states and the per-pack custody chain (verification, issue 5) ---
+# Rare statements about single packs: reported stolen, supplied as a free
+# sample, a dispense undone. Each sets the pack's status; every statement that
+# names packs after commissioning is indexed per pack (PackEvent), so a
+# verification reads a pack's chain without scanning its batch's events.
+PACK_STATE_KINDS = {
+    "stolen": Pack.Status.STOLEN,
+    "sample": Pack.Status.SAMPLE,
+    "dispense.undo": Pack.Status.ACTIVE,
+}
+PACK_EVENT_KINDS = CUSTODY_KINDS | PACK_STATE_KINDS.keys()
+
+
+@applies_to(*PACK_STATE_KINDS)
+def _pack_state_changed(signed: SignedStatement, entry: int) -> None:
+    packs = packs_by_sgtin(_sgtins(signed.body)).values()
+    signer = _org(signed.signer_org)
+    Pack.objects.filter(pk__in=[p.pk for p in packs]).update(
+        status=PACK_STATE_KINDS[signed.kind], last_entry=entry
+    )
+    BatchEvent.objects.bulk_create(
+        [
+            BatchEvent(batch_id=batch_id, entry=entry, kind=signed.kind, organisation=signer)
+            for batch_id in {p.batch_id for p in packs}
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def pack_events_record(batch: Applied) -> None:
+    """Index each pack-naming statement after commissioning under every pack it names."""
+    named = [
+        (entry, signed.kind, sgtin)
+        for signed, entry in batch
+        if signed.kind in PACK_EVENT_KINDS
+        for sgtin in _sgtins(signed.body)
+    ]
+    for start in range(0, len(named), RUN_PACKS):
+        chunk = named[start : start + RUN_PACKS]
+        packs = packs_by_sgtin(sgtin for _, _, sgtin in chunk)
+        PackEvent.objects.bulk_create(
+            [
+                PackEvent(pack_id=packs[sgtin].pk, entry=entry, kind=kind)
+                for entry, kind, sgtin in chunk
+                if sgtin in packs
+            ],
+            ignore_conflicts=True,
+        )

@@ -12,6 +12,7 @@ from traceability.models import (
     Batch,
     BatchEvent,
     Pack,
+    PackEvent,
     Product,
     Shipment,
     SigningKey,
@@ -19,7 +20,7 @@ from traceability.models import (
 )
 
 # Children before parents, so deleting never trips a PROTECT foreign key.
-PROJECTIONS = [StatementRecord, BatchEvent, Pack, Shipment, Batch, Product, SigningKey]
+PROJECTIONS = [StatementRecord, BatchEvent, PackEvent, Pack, Shipment, Batch, Product, SigningKey]
 CHUNK = 2_000
 
 
@@ -59,6 +60,9 @@ def snapshot() -> dict[str, list[tuple]]:
             BatchEvent.objects.values_list(
                 "batch__product__gtin", "batch__lot", "entry", "kind", "organisation__gln"
             )
+        ),
+        "pack events": sorted(
+            PackEvent.objects.values_list("pack__gtin", "pack__serial", "entry", "kind")
         ),
         "statements": sorted(
             StatementRecord.objects.values_list(

@@ -1,3 +1,4 @@
+from traceability.models.alerts import Alert, PackEvent
 from traceability.models.custody import Batch, BatchEvent, Pack, Product, Shipment
 from traceability.models.participants import (
     CustodialKey,
@@ -8,12 +9,14 @@ from traceability.models.participants import (
 )
 
 __all__ = [
+    "Alert",
     "Batch",
     "BatchEvent",
     "CustodialKey",
     "Member",
     "Organisation",
     "Pack",
+    "PackEvent",
     "Product",
     "Shipment",
     "SigningKey",

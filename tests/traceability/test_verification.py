@@ -1,0 +1,170 @@
+from datetime import date
+
+import pytest
+from django.db import connection
+
+from ledger.models import Entry
+from tests.web.helpers import deliver
+from traceability import pack_states
+from traceability.commissioning import batch_commission
+from traceability.models import Alert, Pack, SigningKey
+from traceability.verification import PRECEDENCE, pack_assess, pack_verify
+
+pytestmark = pytest.mark.django_db
+
+
+def tamper(sql, params=()):
+    """Edit rows behind the application's back, as a database superuser could."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")  # triggers off
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+@pytest.fixture
+def at_pharmacy(batch, manufacturer, distributor, pharmacy):
+    """Packs that went manufacturer -> distributor -> pharmacy and are in its stock."""
+    deliver(batch, manufacturer, distributor, 6)
+    deliver(batch, distributor, pharmacy, 3)
+    return list(batch.packs.filter(custodian=pharmacy).order_by("pk"))
+
+
+def verify(pack, scanner, **scanned):
+    return pack_verify(scanner=scanner, gtin=pack.gtin, serial=pack.serial, **scanned)
+
+
+def test_a_pack_in_the_pharmacys_stock_is_authentic_with_its_whole_custody_chain(
+    at_pharmacy, pharmacy, manufacturer, distributor, batch
+):
+    pack = at_pharmacy[0]
+    found = verify(pack, pharmacy, lot="A1B2", expiry=date(2028, 1, 1))
+    assert found.verdict == "AUTHENTIC" and found.reasons == []
+    assert [link.kind for link in found.chain] == [
+        "commission",
+        "ship",
+        "receive",
+        "ship",
+        "receive",
+    ]
+    signers = [link.organisation for link in found.chain]
+    assert signers == [manufacturer, manufacturer, distributor, distributor, pharmacy]
+    assert all(link.signature_valid for link in found.chain)
+    assert found.proof_valid and found.proof.entry == pack.last_entry
+    assert Alert.objects.count() == 0
+
+
+def test_an_unregistered_gtin_is_an_unknown_product(pharmacy, batch):
+    found = pack_verify(scanner=pharmacy, gtin="09506000134369", serial="X1")
+    assert found.verdict == "UNKNOWN_PRODUCT"
+    assert Alert.objects.get().code == "A1"
+
+
+def test_a_serial_never_commissioned_is_unknown_and_alerts_the_manufacturer(
+    pharmacy, batch, manufacturer
+):
+    found = pack_verify(scanner=pharmacy, gtin=batch.product.gtin, serial="NOSUCHSERIAL")
+    assert found.verdict == "UNKNOWN_SERIAL"
+    alert = Alert.objects.get()
+    assert (alert.code, alert.manufacturer, alert.scanner) == ("A3", manufacturer, pharmacy)
+
+
+def test_a_printed_lot_or_expiry_that_differs_from_the_record_is_a_mismatch(at_pharmacy, pharmacy):
+    pack = at_pharmacy[0]
+    assert verify(pack, pharmacy, lot="OTHER").verdict == "BATCH_MISMATCH"
+    found = verify(pack, pharmacy, expiry=date(2029, 1, 1))
+    assert found.verdict == "EXPIRY_MISMATCH"
+    assert "expires 2028-01-01" in found.reasons[0].message
+
+
+def test_pharmacist_sees_already_dispensed_for_a_second_scan_of_a_dispensed_serial(
+    at_pharmacy, pharmacy
+):
+    pack = at_pharmacy[0]
+    pack_states.pack_dispense(pharmacy=pharmacy, gtin=pack.gtin, serial=pack.serial)
+    found = verify(pack, pharmacy)
+    assert found.verdict == "ALREADY_DISPENSED"
+    assert found.chain[-1].kind == "dispense" and found.proof_valid
+
+
+def test_stolen_and_destroyed_packs_are_named_so(at_pharmacy, pharmacy):
+    stolen, destroyed = at_pharmacy[0], at_pharmacy[1]
+    pack_states.pack_report_stolen(holder=pharmacy, gtin=stolen.gtin, serial=stolen.serial)
+    pack_states.pack_destroy(holder=pharmacy, gtin=destroyed.gtin, serial=destroyed.serial)
+    assert verify(stolen, pharmacy).verdict == "STOLEN"
+    assert verify(destroyed, pharmacy).verdict == "DESTROYED"
+
+
+def test_a_recalled_pack_is_recalled(at_pharmacy, pharmacy):
+    pack = at_pharmacy[0]
+    Pack.objects.filter(pk=pack.pk).update(status=Pack.Status.RECALLED)  # as issue 6 will
+    assert verify(pack, pharmacy).verdict == "RECALLED"
+
+
+def test_a_pack_past_its_expiry_is_expired(manufacturer, batch, pharmacy):
+    old = batch_commission(
+        manufacturer=manufacturer,
+        product=batch.product,
+        lot="OLD1",
+        manufactured_on=date(2023, 1, 1),
+        expires_on=date(2025, 1, 1),
+        quantity=1,
+    )
+    found = pack_assess(gtin=old.product.gtin, serial=old.packs.get().serial)
+    assert found.verdict == "EXPIRED"
+    assert "expired on 2025-01-01" in found.reasons[0].message
+
+
+def test_a_pharmacy_scanning_a_pack_held_elsewhere_sees_diversion(batch, pharmacy):
+    pack = batch.packs.first()  # still at the manufacturer
+    found = verify(pack, pharmacy)
+    assert found.verdict == "NOT_IN_YOUR_CUSTODY"
+    assert Alert.objects.get().code == "T1"
+
+
+def test_a_regulator_inspecting_a_pack_is_not_told_about_custody(batch, regulator):
+    assert verify(batch.packs.first(), regulator).verdict == "AUTHENTIC"
+
+
+def test_a_tampered_signing_key_makes_the_chain_signature_invalid(
+    at_pharmacy, pharmacy, manufacturer
+):
+    other = SigningKey.objects.exclude(organisation=manufacturer).first()
+    SigningKey.objects.filter(organisation=manufacturer).update(public_key=other.public_key)
+    found = verify(at_pharmacy[0], pharmacy)
+    assert found.verdict == "SIGNATURE_INVALID"
+    assert [link.signature_valid for link in found.chain] == [False, False, True, True, True]
+
+
+def test_an_edited_leaf_elsewhere_in_the_log_makes_the_proof_invalid(at_pharmacy, pharmacy):
+    tamper('UPDATE ledger_entry SET leaf_hash = %s WHERE "index" = 0', [b"\x00" * 32])
+    found = verify(at_pharmacy[0], pharmacy)
+    assert found.verdict == "PROOF_INVALID"
+    assert "does not lead to the root" in found.reasons[0].message
+
+
+def test_an_edited_entry_breaks_both_its_signature_and_its_proof(at_pharmacy, pharmacy):
+    pack = at_pharmacy[0]
+    data = bytes(Entry.objects.get(index=pack.last_entry).data)
+    forged = data.replace(b"receiving", b"Receiving")
+    tamper('UPDATE ledger_entry SET data = %s WHERE "index" = %s', [forged, pack.last_entry])
+    found = verify(pack, pharmacy)
+    assert [r.code for r in found.reasons] == ["SIGNATURE_INVALID", "PROOF_INVALID"]
+
+
+def test_every_problem_is_listed_and_the_verdict_is_the_first_by_precedence(at_pharmacy, pharmacy):
+    pack = at_pharmacy[0]
+    pack_states.pack_report_stolen(holder=pharmacy, gtin=pack.gtin, serial=pack.serial)
+    found = verify(pack, pharmacy, lot="WRONG")
+    assert [r.code for r in found.reasons] == ["BATCH_MISMATCH", "STOLEN"]
+    assert found.verdict == "BATCH_MISMATCH"
+    assert PRECEDENCE.index("BATCH_MISMATCH") < PRECEDENCE.index("STOLEN")
+
+
+def test_repeat_scans_of_one_problem_count_on_one_open_alert(batch, pharmacy):
+    pack = batch.packs.first()
+    for _ in range(3):
+        verify(pack, pharmacy)
+    alert = Alert.objects.get()
+    assert alert.scans == 3 and alert.status == Alert.Status.NEW

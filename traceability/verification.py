@@ -1,0 +1,326 @@
+"""Is this pack genuine, and may it be dispensed? The verdict for a scanned pack.
+
+`pack_assess` reads the pack, re-verifies the signatures of its custody chain
+and the inclusion proof of its latest event against the latest signed
+checkpoint, and lists every problem it finds. `pack_verify` is what the API
+and the pharmacy screen call: the assessment for a logged-in organisation,
+plus an alert for every verdict that is not AUTHENTIC.
+
+When several problems apply the verdict is the first in PRECEDENCE; `reasons`
+lists them all, in that order. The order puts first what makes the rest
+meaningless (no such product or serial; a record that does not verify), then
+what says the physical pack is not the one on record (printed lot or expiry
+differ), then what says the pack should not be in anyone's hands (stolen,
+destroyed, already dispensed: a clone), then what forbids supplying it
+(recalled, expired), and last where it should be (held elsewhere: diversion).
+"""
+
+import base64
+import datetime
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+from django.utils import timezone
+
+from ledger import merkle, note, storage
+from ledger.models import Entry
+from traceability.models import Organisation, Pack, PackEvent, Product, StatementRecord
+from traceability.shipping import HOLDING_ROLES
+from traceability.web.reads import entries_checked, kind_label
+
+AUTHENTIC = "AUTHENTIC"
+PRECEDENCE = (
+    "UNKNOWN_PRODUCT",
+    "UNKNOWN_SERIAL",
+    "SIGNATURE_INVALID",
+    "PROOF_INVALID",
+    "BATCH_MISMATCH",
+    "EXPIRY_MISMATCH",
+    "STOLEN",
+    "DESTROYED",
+    "ALREADY_DISPENSED",
+    "RECALLED",
+    "EXPIRED",
+    "NOT_IN_YOUR_CUSTODY",
+)
+VERDICTS = (AUTHENTIC, *PRECEDENCE)
+
+# Pack statuses that forbid supplying a pack, as the verdict they give.
+STATUS_VERDICTS = {
+    Pack.Status.SUPPLIED: ("ALREADY_DISPENSED", "was dispensed already: this may be a clone"),
+    Pack.Status.SAMPLE: ("ALREADY_DISPENSED", "was supplied as a free sample already"),
+    Pack.Status.DESTROYED: ("DESTROYED", "was recorded as destroyed"),
+    Pack.Status.STOLEN: ("STOLEN", "was reported stolen"),
+    Pack.Status.RECALLED: ("RECALLED", "is recalled"),
+    Pack.Status.WITHDRAWN: ("RECALLED", "is withdrawn from the market"),
+    Pack.Status.LOCKED: ("RECALLED", "is locked pending an investigation"),
+    Pack.Status.EXPIRED: ("EXPIRED", "was recorded as expired"),
+    Pack.Status.EXPORTED: ("NOT_IN_YOUR_CUSTODY", "was exported out of this market"),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """One ledger entry of the pack's custody chain."""
+
+    entry: int
+    kind: str
+    organisation: Organisation | None  # None: withheld from this caller
+    issued_at: datetime.datetime
+    signature_valid: bool
+    signature_detail: str
+
+
+@dataclass(frozen=True)
+class ProofEvidence:
+    entry: int
+    leaf_hash: bytes
+    proof: list[bytes]
+    size: int
+    root: bytes
+
+
+@dataclass
+class Assessment:
+    gtin: str
+    serial: str
+    lot: str | None
+    expiry: datetime.date | None
+    product: Product | None = None
+    pack: Pack | None = None
+    reasons: list[Reason] = field(default_factory=list)
+    chain: list[ChainLink] = field(default_factory=list)
+    proof: ProofEvidence | None = None
+    proof_valid: bool = False
+    checkpoint_note: str = ""
+    log_key: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return self.reasons[0].code if self.reasons else AUTHENTIC
+
+    @property
+    def is_authentic(self) -> bool:
+        return not self.reasons
+
+    def add(self, code: str, message: str) -> None:
+        self.reasons.append(Reason(code, message))
+        self.reasons.sort(key=lambda r: PRECEDENCE.index(r.code))
+
+
+def _pack(gtin: str, serial: str) -> Pack | None:
+    return (
+        Pack.objects.select_related("batch", "batch__product__manufacturer", "custodian")
+        .filter(gtin=gtin, serial=serial)
+        .first()
+    )
+
+
+def pack_assess(
+    *,
+    gtin: str,
+    serial: str,
+    lot: str | None = None,
+    expiry: datetime.date | None = None,
+    today: datetime.date | None = None,
+) -> Assessment:
+    """Everything the ledger says about the scanned pack, for anyone (custody aside)."""
+    found = Assessment(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
+    checkpoint = storage.checkpoint_latest()
+    found.checkpoint_note, found.log_key = checkpoint.note, storage.verifier_key()
+    found.pack = _pack(gtin, serial)
+    if found.pack is None:
+        found.product = Product.objects.select_related("manufacturer").filter(gtin=gtin).first()
+        if found.product is None:
+            found.add("UNKNOWN_PRODUCT", f"no product with GTIN {gtin} is registered")
+        else:
+            found.add("UNKNOWN_SERIAL", f"{found.product.name} has no pack with serial {serial}")
+        return found
+    pack, batch = found.pack, found.pack.batch
+    found.product = batch.product
+    _check_label(found, batch)
+    _check_status(found, pack, batch, today or timezone.localdate())
+    _check_chain(found, pack)
+    _check_proof(found, pack)
+    return found
+
+
+def _check_label(found: Assessment, batch) -> None:
+    if found.lot is not None and found.lot != batch.lot:
+        found.add(
+            "BATCH_MISMATCH", f"the pack says lot {found.lot}; its serial is of lot {batch.lot}"
+        )
+    if found.expiry is not None and found.expiry != batch.expires_on:
+        found.add(
+            "EXPIRY_MISMATCH",
+            f"the pack says expiry {found.expiry.isoformat()}; lot {batch.lot} expires "
+            f"{batch.expires_on.isoformat()}",
+        )
+
+
+def _check_status(found: Assessment, pack: Pack, batch, today: datetime.date) -> None:
+    if pack.status in STATUS_VERDICTS:
+        code, what = STATUS_VERDICTS[pack.status]
+        found.add(code, f"this pack {what}")
+    if batch.expires_on < today and pack.status != Pack.Status.EXPIRED:
+        found.add("EXPIRED", f"lot {batch.lot} expired on {batch.expires_on.isoformat()}")
+
+
+def chain_entries(pack: Pack) -> list[int]:
+    later = PackEvent.objects.filter(pack=pack).order_by("entry").values_list("entry", flat=True)
+    return [pack.commissioned_entry, *later]
+
+
+def _check_chain(found: Assessment, pack: Pack) -> None:
+    """Re-verify every statement of the custody chain with its signer's registered key."""
+    indices = chain_entries(pack)
+    records = StatementRecord.objects.select_related("organisation").in_bulk(indices)
+    checked = entries_checked(indices)
+    for index in indices:
+        record, entry = records.get(index), checked.get(index)
+        ok, detail = (entry.signature_ok, entry.signature_detail) if entry else (False, "missing")
+        if entry and ok and (pack.gtin, pack.serial) not in entry.sgtins:
+            ok, detail = False, "the signed statement does not name this pack"
+        found.chain.append(
+            ChainLink(
+                entry=index,
+                kind=record.kind if record else "unknown",
+                organisation=record.organisation if record else None,
+                issued_at=record.issued_at if record else None,
+                signature_valid=ok,
+                signature_detail=detail,
+            )
+        )
+        if not ok:
+            found.add("SIGNATURE_INVALID", f"ledger entry {index}: {detail}")
+
+
+def _check_proof(found: Assessment, pack: Pack) -> None:
+    """The latest event is in the tree that the latest signed checkpoint commits to."""
+    index = pack.last_entry
+    try:
+        checkpoint = note.open_checkpoint(found.checkpoint_note, found.log_key)
+        if index >= checkpoint.size:
+            raise merkle.ProofError(f"the checkpoint of size {checkpoint.size} predates it")
+        proof = storage.inclusion_proof(index, checkpoint.size)
+        found.proof = ProofEvidence(index, proof.leaf_hash, proof.proof, proof.size, proof.root)
+        data = Entry.objects.filter(index=index).values_list("data", flat=True).first()
+        if data is None or merkle.leaf_hash(bytes(data)) != proof.leaf_hash:
+            raise merkle.ProofError("the stored entry does not hash to its leaf")
+        merkle.verify_inclusion(
+            index, checkpoint.size, proof.leaf_hash, proof.proof, checkpoint.root
+        )
+    except (note.NoteError, merkle.ProofError, storage.LedgerError) as exc:
+        found.add("PROOF_INVALID", f"inclusion of ledger entry {index}: {exc}")
+    else:
+        found.proof_valid = True
+
+
+def _check_custody(found: Assessment, scanner: Organisation) -> None:
+    """Holders may only supply what the ledger says they hold (diversion otherwise)."""
+    pack = found.pack
+    if pack is None or scanner.role not in HOLDING_ROLES:
+        return
+    if pack.shipment_id is not None and pack.shipment.receiver_id == scanner.pk:
+        found.add("NOT_IN_YOUR_CUSTODY", "this pack is on its way to you: receive it first")
+    elif pack.custodian_id != scanner.pk:
+        found.add("NOT_IN_YOUR_CUSTODY", f"the ledger says {scanner.name} does not hold this pack")
+    elif pack.shipment_id is not None:
+        found.add("NOT_IN_YOUR_CUSTODY", "this pack is in transit: you shipped it")
+
+
+def may_see_chain(scanner: Organisation, found: Assessment) -> bool:
+    """Regulators, the product's manufacturer and the pack's holders see who signed."""
+    if found.pack is None:
+        return False
+    if scanner.role == Organisation.Role.REGULATOR:
+        return True
+    if found.product.manufacturer_id == scanner.pk:
+        return True
+    return any(link.organisation and link.organisation.pk == scanner.pk for link in found.chain)
+
+
+def pack_verify(
+    *,
+    scanner: Organisation,
+    gtin: str,
+    serial: str,
+    lot: str | None = None,
+    expiry: datetime.date | None = None,
+    raw: str = "",
+) -> Assessment:
+    """Verify a scanned pack for `scanner`; a verdict other than AUTHENTIC raises an alert."""
+    from traceability.alerts import alert_raise  # alerts reads Assessment from here
+
+    found = pack_assess(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
+    _check_custody(found, scanner)
+    if not found.is_authentic:
+        alert_raise(scanner=scanner, found=found, raw=raw)
+    return found
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def proof_json(found: Assessment) -> dict:
+    """The proof bundle: enough to check the latest event's inclusion without trusting us."""
+    bundle = {"checkpoint": found.checkpoint_note, "log_key": found.log_key}
+    if found.proof is not None:
+        proof = found.proof
+        bundle["inclusion_proof"] = {
+            "index": proof.entry,
+            "size": proof.size,
+            "leaf_hash": _b64(proof.leaf_hash),
+            "proof": [_b64(h) for h in proof.proof],
+            "root": _b64(proof.root),
+        }
+        bundle["proof_valid"] = found.proof_valid
+    return bundle
+
+
+def verification_json(found: Assessment, scanner: Organisation) -> dict:
+    """The answer of GET /api/v1/verify, scoped to what `scanner` may see."""
+    pack = found.pack
+    shows_parties = may_see_chain(scanner, found)
+    pack_json = None
+    if pack is not None:
+        pack_json = {
+            "gtin": pack.gtin,
+            "serial": pack.serial,
+            "product": found.product.name,
+            "manufacturer": found.product.manufacturer.name,
+            "lot": pack.batch.lot,
+            "expiry": pack.batch.expires_on.isoformat(),
+            "status": pack.status,
+            "held_by_you": pack.custodian_id == scanner.pk and pack.shipment_id is None,
+        }
+    chain = [
+        {
+            "entry": link.entry,
+            "event": link.kind,
+            "label": kind_label(link.kind),
+            "by": (
+                {"name": link.organisation.name, "gln": link.organisation.gln}
+                if shows_parties and link.organisation
+                else None
+            ),
+            "at": link.issued_at.isoformat() if link.issued_at else None,
+            "signature_valid": link.signature_valid,
+            "signature": link.signature_detail if shows_parties else None,
+            "entry_url": reverse("ledger:entry", args=[link.entry]),
+        }
+        for link in found.chain
+    ]
+    return {
+        "verdict": found.verdict,
+        "reasons": [{"code": r.code, "message": r.message} for r in found.reasons],
+        "pack": pack_json,
+        "evidence": {"custody_chain": chain, **proof_json(found)},
+    }
