@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from accounts import api as accounts_api
 from accounts import views as accounts_views
 from traceability import api as traceability_api
-from traceability import views
+from traceability import verify_api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,5 +19,7 @@ urlpatterns = [
     path("api/docs/", accounts_api.docs, name="api-docs"),
     path("api/v1/", accounts_api.ApiRoot.as_view(), name="api-root"),
     path("api/v1/statements", traceability_api.StatementBatchView.as_view(), name="api-statements"),
+    # verification (issue 5)
+    path("api/v1/verify", verify_api.VerifyView.as_view(), name="api-verify"),
     path("admin/", admin.site.urls),
 ]

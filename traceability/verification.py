@@ -25,6 +25,7 @@ from django.utils import timezone
 from ledger import merkle, note, storage
 from ledger.models import Entry
 from traceability.models import Organisation, Pack, PackEvent, Product, StatementRecord
+from traceability.scanning import Scan, ScanError, parse_scan
 from traceability.shipping import HOLDING_ROLES
 from traceability.web.reads import entries_checked, kind_label
 
@@ -57,6 +58,32 @@ STATUS_VERDICTS = {
     Pack.Status.EXPIRED: ("EXPIRED", "was recorded as expired"),
     Pack.Status.EXPORTED: ("NOT_IN_YOUR_CUSTODY", "was exported out of this market"),
 }
+
+
+class ScanRefused(ValueError):
+    """A scan that cannot be verified; `field` names the request parameter at fault."""
+
+    def __init__(self, message: str, field: str = "code"):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def pack_scan(raw, separator: str | None = None) -> Scan:
+    """Parse a raw scan that must name one pack (GTIN and serial)."""
+    if raw is None or raw == "":
+        raise ScanRefused("code is required: the raw text your scanner read")
+    if separator is not None and len(separator) != 1:
+        raise ScanRefused("separator must be a single character", "separator")
+    try:
+        scan = parse_scan(raw, separator=separator)
+    except ScanError as exc:
+        raise ScanRefused(exc.message, "code") from None
+    if scan.gtin is None or scan.serial is None:
+        missing = "GTIN (01)" if scan.gtin is None else "serial number (21)"
+        raise ScanRefused(
+            f"the code has no {missing}: scan the 2D code that holds GTIN, serial, lot and expiry"
+        )
+    return scan
 
 
 @dataclass(frozen=True)
