@@ -21,5 +21,6 @@ urlpatterns = [
     path("api/v1/statements", traceability_api.StatementBatchView.as_view(), name="api-statements"),
     # verification (issue 5)
     path("api/v1/verify", verify_api.VerifyView.as_view(), name="api-verify"),
+    path("pharmacy/", include("pharmacies.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from traceability.web import batches, custody, dashboard
+from traceability.web import alerts, batches, custody, dashboard
 
 
 class GtinConverter:
@@ -25,4 +25,9 @@ urlpatterns = [
     path("shipments/<uuid:public_id>/receive/", custody.receive, name="receive"),
     path("dispense/", custody.dispense, name="dispense"),
     path("destroy/", custody.destroy, name="destroy"),
+    # alerts inbox (issue 5)
+    path("alerts/", alerts.inbox, name="alerts"),
+    path("alerts/<int:pk>/", alerts.detail, name="alert"),
+    path("alerts/<int:pk>/status", alerts.change_status, name="alert-status"),
+    path("alerts/<int:pk>/photo", alerts.photo, name="alert-photo"),
 ]
