@@ -43,3 +43,14 @@ def validate_gs1_text(value: str) -> None:
             "(letters, digits and !\"%&'()*+,-./:;<=>?_)",
             code="gs1_text",
         )
+
+
+def validate_sscc(value: str) -> None:
+    """An SSCC (case or pallet): 18 ASCII digits with a valid GS1 check digit."""
+    if not re.fullmatch(r"[0-9]{18}", value or ""):
+        raise ValidationError(f"SSCC {value!r} must be 18 digits 0-9", code="sscc")
+    expected = gs1_standard_check_digit(value[:-1])
+    if int(value[-1]) != expected:
+        raise ValidationError(
+            f"SSCC {value} has check digit {value[-1]}, expected {expected}", code="sscc"
+        )

@@ -1,5 +1,14 @@
 from traceability.models.alerts import Alert, PackEvent
-from traceability.models.custody import Batch, BatchEvent, Pack, Product, Shipment
+from traceability.models.custody import (
+    Batch,
+    BatchEvent,
+    Case,
+    Holding,
+    Pack,
+    Product,
+    Shipment,
+    ShipmentLine,
+)
 from traceability.models.participants import (
     CustodialKey,
     Member,
@@ -12,13 +21,16 @@ __all__ = [
     "Alert",
     "Batch",
     "BatchEvent",
+    "Case",
     "CustodialKey",
+    "Holding",
     "Member",
     "Organisation",
     "Pack",
     "PackEvent",
     "Product",
     "Shipment",
+    "ShipmentLine",
     "SigningKey",
     "StatementRecord",
 ]

@@ -5,7 +5,7 @@ import uuid
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from traceability.gs1 import validate_gs1_text, validate_gtin
+from traceability.gs1 import validate_gs1_text, validate_gtin, validate_sscc
 from traceability.models.participants import Organisation
 
 
@@ -30,6 +30,10 @@ class Batch(models.Model):
     manufactured_on = models.DateField()
     expires_on = models.DateField()
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    serialized = models.BooleanField(
+        default=True,
+        help_text="serialized packs, or a lot-level quantity that moves by count (see Holding)",
+    )
     created_entry = models.BigIntegerField(help_text="ledger index")
 
     class Meta:
@@ -71,6 +75,17 @@ class Pack(models.Model):
     shipment = models.ForeignKey(
         "Shipment", null=True, blank=True, on_delete=models.PROTECT, related_name="packs"
     )
+    case = models.ForeignKey(
+        "Case", null=True, blank=True, on_delete=models.PROTECT, related_name="packs"
+    )
+    received_from = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="who shipped it to its custodian: where a return goes",
+    )
     commissioned_entry = models.BigIntegerField(help_text="ledger index")
     last_entry = models.BigIntegerField(help_text="ledger index of the latest event")
 
@@ -100,7 +115,8 @@ class Shipment(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="shipments_received"
     )
     status = models.CharField(max_length=12, choices=Status, default=Status.IN_TRANSIT)
-    pack_count = models.PositiveIntegerField()
+    returning = models.BooleanField(default=False, help_text="goods sent back to who sent them")
+    pack_count = models.PositiveIntegerField(help_text="serialized packs, loose or in cases")
     shipped_entry = models.BigIntegerField(help_text="ledger index")
     received_entry = models.BigIntegerField(null=True, help_text="ledger index")
     shipped_at = models.DateTimeField()
@@ -142,3 +158,67 @@ class BatchEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind} #{self.entry} of {self.batch}"
+
+
+class Case(models.Model):
+    """A case or pallet by SSCC. What is packed in it (packs, or cases on a
+    pallet) moves with it until it is unpacked."""
+
+    sscc = models.CharField("SSCC", max_length=18, unique=True, validators=[validate_sscc])
+    custodian = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases_held")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    shipment = models.ForeignKey(
+        Shipment, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    received_from = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    packed_entry = models.BigIntegerField(help_text="ledger index of the first packing")
+    last_entry = models.BigIntegerField(help_text="ledger index of the latest event")
+
+    class Meta:
+        ordering = ["sscc"]
+        indexes = [models.Index(fields=["custodian", "shipment"])]
+
+    def __str__(self):
+        return f"case {self.sscc}"
+
+
+class Holding(models.Model):
+    """Units of a lot-level (non-serialized) batch an organisation has in hand
+    and has dispensed or destroyed. In-transit units are ShipmentLines."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="holdings")
+    holder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="holdings")
+    on_hand = models.PositiveIntegerField(default=0)
+    dispensed = models.PositiveIntegerField(default=0)
+    destroyed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "holder"], name="holding_once_per_holder")
+        ]
+
+    def __str__(self):
+        return f"{self.on_hand} of {self.batch} at {self.holder}"
+
+
+class ShipmentLine(models.Model):
+    """A lot-level quantity in a shipment."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.PROTECT, related_name="lines")
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="shipment_lines")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "batch"], name="shipment_line_once"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="shipment_line_quantity_gt_0"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} of {self.batch} in {self.shipment}"
