@@ -65,8 +65,10 @@ def batch_commission(
     manufactured_on: date,
     expires_on: date,
     quantity: int,
+    serialized: bool = True,
 ) -> Batch:
-    """Create a batch and commission `quantity` serialized packs into it."""
+    """Create a batch and commission `quantity` serialized packs into it, or,
+    not `serialized`, a lot-level quantity that moves by count."""
     _require_role(manufacturer, Organisation.Role.MANUFACTURER, "commission packs")
     if product.manufacturer_id != manufacturer.pk:
         raise CustodyRefused(f"{product} is not {manufacturer.name}'s product")
@@ -85,14 +87,32 @@ def batch_commission(
     if Batch.objects.filter(product=product, lot=lot).exists():
         raise CustodyRefused(f"lot {lot} of {product.name} is commissioned already")
     _validated(batch, exclude=["created_entry"])
+    ilmd = epcis_shapes.batch_ilmd(lot=lot, manufactured_on=manufactured_on, expires_on=expires_on)
+    if serialized:
+        signed = _serials_commission(manufacturer, product, quantity, ilmd)
+    else:
+        event = epcis_shapes.object_event(
+            action="ADD",
+            biz_step="commissioning",
+            disposition="active",
+            epcs=[],
+            when=timezone.now(),
+            ilmd=ilmd,
+            quantityList=epcis_shapes.quantity_list({(product.gtin, lot): quantity}),
+        )
+        signed = [custodial_sign(organisation=manufacturer, kind="commission", body=event)]
+    statements_append(signed)
+    return Batch.objects.get(product=product, lot=lot)
 
+
+def _serials_commission(manufacturer, product: Product, quantity: int, ilmd: dict) -> list:
+    """Signed commission events for `quantity` new packs with random serials."""
     serials = serials_generate(quantity)
     taken = set(
         Pack.objects.filter(gtin=product.gtin, serial__in=serials).values_list("serial", flat=True)
     )
     if taken:  # astronomically unlikely with 60-bit serials, but never commission twice
         raise CustodyRefused(f"serial {sorted(taken)[0]} is commissioned already; try again")
-    ilmd = epcis_shapes.batch_ilmd(lot=lot, manufactured_on=manufactured_on, expires_on=expires_on)
     now = timezone.now()
     batch_of_statements = []
     for start in range(0, quantity, PACKS_PER_STATEMENT):
@@ -108,5 +128,4 @@ def batch_commission(
         batch_of_statements.append(
             custodial_sign(organisation=manufacturer, kind="commission", body=event)
         )
-    statements_append(batch_of_statements)
-    return Batch.objects.get(product=product, lot=lot)
+    return batch_of_statements

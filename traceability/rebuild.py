@@ -11,16 +11,31 @@ from traceability import projections, statements
 from traceability.models import (
     Batch,
     BatchEvent,
+    Case,
+    Holding,
     Pack,
     PackEvent,
     Product,
     Shipment,
+    ShipmentLine,
     SigningKey,
     StatementRecord,
 )
 
 # Children before parents, so deleting never trips a PROTECT foreign key.
-PROJECTIONS = [StatementRecord, BatchEvent, PackEvent, Pack, Shipment, Batch, Product, SigningKey]
+PROJECTIONS = [
+    StatementRecord,
+    BatchEvent,
+    PackEvent,
+    ShipmentLine,
+    Holding,
+    Pack,
+    Case,
+    Shipment,
+    Batch,
+    Product,
+    SigningKey,
+]
 CHUNK = 2_000
 
 
@@ -41,18 +56,37 @@ def snapshot() -> dict[str, list[tuple]]:
         ),
         "batches": sorted(
             Batch.objects.values_list(
-                "product__gtin", "lot", "manufactured_on", "expires_on", "quantity", "created_entry"
+                "product__gtin", "lot", "manufactured_on", "expires_on", "quantity", "serialized",
+                "created_entry",
             )
         ),
         "packs": sorted(
             Pack.objects.values_list(
                 "gtin", "serial", "batch__lot", "status", "custodian__gln",
-                "shipment__public_id", "commissioned_entry", "last_entry",
+                "shipment__public_id", "case__sscc", "received_from__gln", "commissioned_entry",
+                "last_entry",
+            )
+        ),
+        "cases": sorted(
+            Case.objects.values_list(
+                "sscc", "custodian__gln", "parent__sscc", "shipment__public_id",
+                "received_from__gln", "packed_entry", "last_entry",
+            )
+        ),
+        "holdings": sorted(
+            Holding.objects.values_list(
+                "batch__product__gtin", "batch__lot", "holder__gln", "on_hand", "dispensed",
+                "destroyed",
+            )
+        ),
+        "shipment lines": sorted(
+            ShipmentLine.objects.values_list(
+                "shipment__public_id", "batch__product__gtin", "batch__lot", "quantity"
             )
         ),
         "shipments": sorted(
             Shipment.objects.values_list(
-                "public_id", "sender__gln", "receiver__gln", "status", "pack_count",
+                "public_id", "sender__gln", "receiver__gln", "status", "returning", "pack_count",
                 "shipped_entry", "received_entry", "shipped_at", "received_at",
             )
         ),

@@ -1,7 +1,9 @@
-"""Custody transfer: the sender signs a shipment, the receiver signs its receipt.
+"""Custody transfer: the sender signs a shipment (or a return), the receiver
+signs its receipt, and holders dispense or destroy what they hold.
 
-Packs are locked in primary-key order before any rule is checked, so two
-concurrent attempts on the same pack queue up and exactly one wins.
+Each service builds the EPCIS events, signs them with the organisation's
+custodial key and hands them to custody_rules, the same rules client-signed
+statements meet, so the web path and the API cannot disagree.
 """
 
 import uuid
@@ -12,114 +14,149 @@ from django.utils import timezone
 
 from traceability import epcis_shapes
 from traceability.commissioning import CustodyRefused
+from traceability.custody_rules import Rules, custody_check
+from traceability.custody_state import HOLDING_ROLES, Refused, State, packs_by_sgtin
 from traceability.keys import custodial_sign
-from traceability.models import Organisation, Pack, Shipment
-from traceability.projections import packs_by_sgtin
-from traceability.statement_log import statements_append
+from traceability.models import Case, Organisation, Pack, Shipment
+from traceability.statement_log import StatementRejected, statements_append
 
-HOLDING_ROLES = {
-    Organisation.Role.MANUFACTURER,
-    Organisation.Role.DISTRIBUTOR,
-    Organisation.Role.PHARMACY,
-}
+__all__ = [
+    "HOLDING_ROLES",
+    "check_movable",
+    "packs_decommission",
+    "packs_locked",
+    "shipment_create",
+    "shipment_receive",
+]
+
 MAX_PACKS_PER_SHIPMENT = 10_000
-EPCS_PER_STATEMENT = 500
+EPCS_PER_STATEMENT = 500  # keeps each ledger entry well under its size limit
+Lots = dict[tuple[str, str], int]  # (GTIN, lot) -> units of a lot-level batch
+
+
+def custody_append(org: Organisation, signed: list) -> None:
+    """Check signed custody events against the rules, then append them."""
+    try:
+        custody_check(org, signed)
+    except StatementRejected as exc:
+        raise CustodyRefused(exc.reason) from None
+    statements_append(signed)
 
 
 def packs_locked(sgtins: Sequence[tuple[str, str]]) -> list[Pack]:
-    """The named packs, row-locked in a fixed order; refuses any that do not exist."""
+    """The named packs, row-locked in primary-key order; refuses any that do not exist."""
     wanted = set(sgtins)
     found = packs_by_sgtin(wanted, lock=True)
     missing = sorted(wanted - found.keys())
     if missing:
-        gtin, serial = missing[0]
-        raise CustodyRefused(f"pack {gtin}/{serial} is unknown")
-    return list(found.values())  # primary-key order, as locked
+        raise CustodyRefused(f"pack {missing[0][0]}/{missing[0][1]} is unknown")
+    return list(found.values())
 
 
-def check_movable(pack: Pack, sender: Organisation) -> None:
-    """The pack is active, in the sender's hands and not on its way anywhere."""
-    where = f"pack {pack.gtin}/{pack.serial}"
-    if pack.status != Pack.Status.ACTIVE:
-        raise CustodyRefused(f"{where} is {pack.status} and can no longer move")
-    if pack.custodian_id != sender.pk:
-        raise CustodyRefused(f"{where} is not held by {sender.name}")
-    if pack.shipment_id is not None:
-        raise CustodyRefused(f"{where} is already in transit")
+def check_movable(pack: Pack, holder: Organisation) -> None:
+    """The pack is active, in the holder's hands and not on its way anywhere."""
+    try:
+        Rules(holder, State()).movable(pack, loose=False)
+    except Refused as exc:
+        raise CustodyRefused(str(exc)) from None
 
 
-def _signed_events(org: Organisation, kind: str, packs: list[Pack], **event) -> list:
+def _epcs(sgtins: Sequence[tuple[str, str]], ssccs: Sequence[str]) -> list[str]:
+    if len(set(sgtins)) != len(sgtins) or len(set(ssccs)) != len(ssccs):
+        raise CustodyRefused("a pack or case is named twice")
+    cases = [epcis_shapes.sscc_uri(s) for s in ssccs]
+    return cases + [epcis_shapes.sgtin_uri(gtin, serial) for gtin, serial in sgtins]
+
+
+def _signed_events(org: Organisation, kind: str, epcs: list[str], lots: Lots, **event) -> list:
+    """Events of at most EPCS_PER_STATEMENT EPCs; lot quantities ride in the first."""
     now = timezone.now()
     signed = []
-    for start in range(0, len(packs), EPCS_PER_STATEMENT):
-        chunk = packs[start : start + EPCS_PER_STATEMENT]
+    for start in range(0, max(len(epcs), 1), EPCS_PER_STATEMENT):
         body = epcis_shapes.object_event(
-            action="OBSERVE",
-            epcs=[epcis_shapes.sgtin_uri(p.gtin, p.serial) for p in chunk],
-            when=now,
-            **event,
+            action="OBSERVE", epcs=epcs[start : start + EPCS_PER_STATEMENT], when=now, **event
         )
+        if start == 0 and lots:
+            body["quantityList"] = epcis_shapes.quantity_list(lots)
         signed.append(custodial_sign(organisation=org, kind=kind, body=body))
     return signed
 
 
 @transaction.atomic
 def shipment_create(
-    *, sender: Organisation, receiver: Organisation, sgtins: Sequence[tuple[str, str]]
+    *,
+    sender: Organisation,
+    receiver: Organisation,
+    sgtins: Sequence[tuple[str, str]] = (),
+    ssccs: Sequence[str] = (),
+    lots: Lots | None = None,
+    returning: bool = False,
 ) -> Shipment:
-    """Ship packs, named by (GTIN, serial), from `sender` to `receiver`."""
+    """Ship packs (GTIN, serial), cases (SSCC, with what they hold) and lot-level
+    quantities from `sender` to `receiver`; `returning` sends them back to whoever
+    sent them."""
     if sender.role not in HOLDING_ROLES:
         raise CustodyRefused(f"a {sender.role} does not hold stock and cannot ship")
     if receiver.role not in HOLDING_ROLES:
         raise CustodyRefused(f"{receiver.name} is a {receiver.role} and cannot receive stock")
     if receiver.pk == sender.pk:
         raise CustodyRefused("sender and receiver are the same organisation")
-    if not sgtins:
-        raise CustodyRefused("a shipment needs at least one pack")
-    if len(sgtins) > MAX_PACKS_PER_SHIPMENT:
-        raise CustodyRefused(f"at most {MAX_PACKS_PER_SHIPMENT:,} packs per shipment")
-    if len(set(sgtins)) != len(sgtins):
-        raise CustodyRefused("a pack is named twice in this shipment")
-    packs = packs_locked(sgtins)
-    for pack in packs:
-        check_movable(pack, sender)
+    if not (sgtins or ssccs or lots):
+        raise CustodyRefused("a shipment needs at least one pack, case or quantity")
+    if len(sgtins) + len(ssccs) > MAX_PACKS_PER_SHIPMENT:
+        raise CustodyRefused(f"at most {MAX_PACKS_PER_SHIPMENT:,} packs and cases per shipment")
     public_id = uuid.uuid4()
-    statements_append(
+    custody_append(
+        sender,
         _signed_events(
             sender,
-            "ship",
-            packs,
+            "return" if returning else "ship",
+            _epcs(sgtins, ssccs),
+            lots or {},
             biz_step="shipping",
-            disposition="in_transit",
+            disposition="returned" if returning else "in_transit",
             sourceList=epcis_shapes.parties("source", sender.gln),
             destinationList=epcis_shapes.parties("destination", receiver.gln),
             shipment=str(public_id),
-        )
+        ),
     )
     return Shipment.objects.get(public_id=public_id)
 
 
+def _shipped(shipment: Shipment) -> tuple[list[tuple[str, str]], list[str], Lots]:
+    """What the sender put in `shipment`: loose packs, top-level cases, quantities."""
+    packs = shipment.packs.filter(case=None).order_by("pk").values_list("gtin", "serial")
+    cases = shipment.cases.filter(parent=None).order_by("pk").values_list("sscc", flat=True)
+    lots = {
+        (line.batch.product.gtin, line.batch.lot): line.quantity
+        for line in shipment.lines.select_related("batch__product")
+    }
+    return list(packs), list(cases), lots
+
+
 @transaction.atomic
 def shipment_receive(*, receiver: Organisation, shipment: Shipment) -> Shipment:
-    """The receiver signs the receipt; custody of every pack passes to it."""
+    """The receiver signs the receipt; custody of everything in it passes to it."""
     shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
     if shipment.receiver_id != receiver.pk:
         raise CustodyRefused(f"this shipment is addressed to {shipment.receiver.name}")
     if shipment.status != Shipment.Status.IN_TRANSIT:
         raise CustodyRefused("this shipment was received already")
-    packs = list(Pack.objects.select_for_update().filter(shipment=shipment).order_by("pk"))
-    statements_append(
+    sgtins, ssccs, lots = _shipped(shipment)
+    custody_append(
+        receiver,
         _signed_events(
             receiver,
             "receive",
-            packs,
+            _epcs(sgtins, ssccs),
+            lots,
             biz_step="receiving",
             disposition="in_progress",
             sourceList=epcis_shapes.parties("source", shipment.sender.gln),
             destinationList=epcis_shapes.parties("destination", receiver.gln),
             shipment=str(shipment.public_id),
             shippedEntry=shipment.shipped_entry,
-        )
+        ),
     )
     shipment.refresh_from_db()
     return shipment
@@ -134,22 +171,34 @@ DECOMMISSION = {
 
 @transaction.atomic
 def packs_decommission(
-    *, holder: Organisation, sgtins: Sequence[tuple[str, str]], status: str
+    *,
+    holder: Organisation,
+    status: str,
+    sgtins: Sequence[tuple[str, str]] = (),
+    ssccs: Sequence[str] = (),
+    lots: Lots | None = None,
 ) -> list[Pack]:
-    """Dispense (pharmacies) or destroy (any holder) packs the holder has in hand."""
+    """Dispense (pharmacies) or destroy (any holder) what the holder has in hand:
+    packs, whole cases (destroy only) or lot-level quantities."""
     if status not in DECOMMISSION:
         raise CustodyRefused(f"cannot decommission a pack to {status!r}")
     kind, biz_step, disposition, roles = DECOMMISSION[status]
     if holder.role not in roles:
         raise CustodyRefused(f"a {holder.role} may not {kind} packs")
-    if not sgtins:
+    if not (sgtins or ssccs or lots):
         raise CustodyRefused(f"name at least one pack to {kind}")
-    if len(set(sgtins)) != len(sgtins):
-        raise CustodyRefused(f"a pack is named twice in this {kind}")
-    packs = packs_locked(sgtins)
-    for pack in packs:
-        check_movable(pack, holder)
-    statements_append(
-        _signed_events(holder, kind, packs, biz_step=biz_step, disposition=disposition)
+    custody_append(
+        holder,
+        _signed_events(
+            holder,
+            kind,
+            _epcs(sgtins, ssccs),
+            lots or {},
+            biz_step=biz_step,
+            disposition=disposition,
+        ),
     )
-    return list(Pack.objects.filter(pk__in=[p.pk for p in packs]).order_by("pk"))
+    cases = Case.objects.filter(sscc__in=ssccs)
+    named = Pack.objects.filter(pk__in=[p.pk for p in packs_by_sgtin(sgtins).values()])
+    inside = Pack.objects.filter(case__in=cases) | Pack.objects.filter(case__parent__in=cases)
+    return list((named | inside).distinct().order_by("pk"))

@@ -183,7 +183,7 @@ def test_batched_receipt_checks_name_the_statement_that_breaks_a_rule(
             ],
         )
     assert refused.value.position == 1
-    with pytest.raises(StatementRejected, match="exactly the packs of the shipment"):
+    with pytest.raises(StatementRejected, match="exactly the packs and cases of the shipment"):
         statements_ingest(
             organisation=distributor,
             submitted=[receive(distributor, manufacturer, packs[:1], receiver_seed, mine)],
@@ -208,7 +208,7 @@ def test_batched_receipt_checks_name_the_statement_that_breaks_a_rule(
 def test_a_custodial_shipment_of_1200_packs_counts_1200_live_and_replayed(
     manufacturer, distributor, packs, chunk, monkeypatch
 ):
-    monkeypatch.setattr(projections, "RUN_PACKS", 500)  # cut the live batch into runs too
+    monkeypatch.setattr(projections, "RUN_ITEMS", 500)  # cut the live batch into runs too
     shipment = shipment_create(sender=manufacturer, receiver=distributor, sgtins=packs[:1_200])
     assert shipment.pack_count == 1_200
     assert Pack.objects.filter(shipment=shipment).count() == 1_200

@@ -110,7 +110,7 @@ def test_custody_rules_apply_to_client_statements(api, batch, manufacturer, dist
     packs = list(batch.packs.order_by("pk")[:2])
     good = ship(manufacturer, distributor, packs[:1], seed)
     twice = ship(manufacturer, distributor, packs[:1], seed)
-    refused(api, [good, twice], "a pack appears in two statements of this batch", position=1)
+    refused(api, [good, twice], "a pack or case appears in two events of this batch", position=1)
     Pack.objects.filter(pk=packs[1].pk).update(status=Pack.Status.DESTROYED)
     refused(
         api,

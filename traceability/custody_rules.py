@@ -1,0 +1,263 @@
+"""The custody rules, in one place: the web forms, the statement API and EPCIS
+capture all hand their signed custody events to `custody_check`.
+
+A batch of events is all or nothing; the first refused event is named by its
+position. Events in one batch see the state before the batch, so one may not
+depend on another and a pack or case may appear in only one of them; a
+shipment (or its receipt) may span several events, and lot quantities drawn
+are counted across the batch.
+"""
+
+import uuid
+from collections.abc import Sequence
+
+from django.core.exceptions import ValidationError
+
+from traceability.custody_state import (
+    HOLDING_ROLES,
+    SHIPPING_KINDS,
+    Named,
+    Refused,
+    State,
+    destination_gln,
+    named_in,
+    read_state,
+    shipment_id,
+)
+from traceability.gs1 import validate_sscc
+from traceability.models import Case, Organisation, Pack, Shipment, ShipmentLine
+from traceability.statement_log import StatementRejected
+from traceability.statements import SignedStatement
+
+
+def custody_check(org: Organisation, batch: Sequence[SignedStatement]) -> State:
+    """Check every custody event `org` signed in `batch`; the state they act on,
+    or StatementRejected naming the first that breaks a rule."""
+    events = []
+    for position, signed in enumerate(batch):
+        try:
+            events.append((signed, named_in(signed.kind, signed.body)))
+        except Refused as exc:
+            raise StatementRejected(position, str(exc)) from None
+    state = read_state(events, lock=True)
+    rules = Rules(org, state)
+    for position, (signed, named) in enumerate(events):
+        try:
+            rules.check(signed, named, position)
+        except Refused as exc:
+            raise StatementRejected(position, str(exc)) from None
+    rules.finish()
+    return state
+
+
+def _pack_name(pack: Pack) -> str:
+    return f"pack {pack.gtin}/{pack.serial}"
+
+
+class Rules:
+    def __init__(self, org: Organisation, state: State):
+        self.org, self.state = org, state
+        self.claimed: set[tuple[str, int]] = set()
+        self.drawn: dict[int, int] = {}  # lot quantity taken from org's hands, by batch id
+        self.started: dict[uuid.UUID, Organisation] = {}  # shipments begun in this batch
+        self.receipts: dict[int, tuple[set, set, dict, int]] = {}  # what receipts named so far
+
+    def check(self, signed: SignedStatement, named: Named, position: int) -> None:
+        kind = signed.kind
+        if kind != "receive" and self.org.role not in HOLDING_ROLES:
+            raise Refused(f"a {self.org.role} does not hold stock")
+        packs = self._packs(named)
+        cases = self._cases(named)
+        if kind in SHIPPING_KINDS:
+            self._ship(signed.body, kind, packs, cases, named)
+        elif kind == "receive":
+            self._receive(signed.body, packs, cases, named, position)
+        elif kind in ("dispense", "destroy"):
+            self._decommission(kind, packs, cases, named)
+        elif kind == "pack":
+            self._pack(named.parent, packs, cases)
+        else:
+            self._unpack(named.parent, packs, cases)
+        self._claim(packs, cases)
+
+    # -- what is named ---------------------------------------------------------
+
+    def _packs(self, named: Named) -> list[Pack]:
+        missing = [s for s in named.sgtins if s not in self.state.packs]
+        if missing:
+            raise Refused(f"pack {missing[0][0]}/{missing[0][1]} is unknown")
+        return [self.state.packs[s] for s in named.sgtins]
+
+    def _cases(self, named: Named) -> list[Case]:
+        missing = [s for s in named.ssccs if s not in self.state.cases]
+        if missing:
+            raise Refused(f"case {missing[0]} is unknown")
+        return [self.state.cases[s] for s in named.ssccs]
+
+    def _claim(self, packs: list[Pack], cases: list[Case]) -> None:
+        ids = {("pack", p.pk) for p in packs}
+        for case in cases:
+            inner_cases, inner_packs = self.state.contents(case)
+            ids |= {("case", c.pk) for c in [case, *inner_cases]}
+            ids |= {("pack", p.pk) for p in inner_packs}
+        if ids & self.claimed:
+            raise Refused("a pack or case appears in two events of this batch")
+        self.claimed |= ids
+
+    # -- the rules ---------------------------------------------------------------
+
+    def movable(self, pack: Pack, *, loose: bool) -> None:
+        """Active, in org's hands, not on its way anywhere (and not inside a case,
+        when it is to move on its own)."""
+        if pack.status != Pack.Status.ACTIVE:
+            raise Refused(f"{_pack_name(pack)} is {pack.status} and can no longer move")
+        if pack.custodian_id != self.org.pk:
+            raise Refused(f"{_pack_name(pack)} is not held by {self.org.name}")
+        if pack.shipment_id is not None:
+            raise Refused(f"{_pack_name(pack)} is already in transit")
+        if loose and pack.case_id is not None:
+            raise Refused(f"{_pack_name(pack)} is packed in case {pack.case.sscc}: move the case")
+
+    def _case_movable(self, case: Case, *, top_level: bool = True) -> None:
+        if case.custodian_id != self.org.pk:
+            raise Refused(f"case {case.sscc} is not held by {self.org.name}")
+        if case.shipment_id is not None:
+            raise Refused(f"case {case.sscc} is already in transit")
+        if top_level and case.parent_id is not None:
+            raise Refused(f"case {case.sscc} is packed in case {case.parent.sscc}: move that")
+        inner_packs = self.state.contents(case)[1]
+        if not inner_packs:
+            raise Refused(f"case {case.sscc} is empty")
+        for pack in inner_packs:
+            if pack.status != Pack.Status.ACTIVE:
+                raise Refused(f"case {case.sscc} holds {_pack_name(pack)}, which is {pack.status}")
+
+    def _draw(self, lots: dict[tuple[str, str], int]) -> None:
+        """Take lot-level quantities out of org's hands."""
+        for (gtin, lot), count in lots.items():
+            batch = self.state.batches.get((gtin, lot))
+            if batch is None:
+                raise Refused(f"lot {lot} of GTIN {gtin} is unknown")
+            if batch.serialized:
+                raise Refused(f"lot {lot} is serialized: name its packs, not a quantity")
+            holding = self.state.holdings.get((batch.pk, self.org.pk))
+            on_hand = (holding.on_hand if holding else 0) - self.drawn.get(batch.pk, 0)
+            if count > on_hand:
+                raise Refused(f"{self.org.name} has only {on_hand:,} of lot {lot} on hand")
+            self.drawn[batch.pk] = self.drawn.get(batch.pk, 0) + count
+
+    def _ship(self, body: dict, kind: str, packs, cases, named: Named) -> None:
+        receiver = self.state.orgs.get(destination_gln(body))
+        if receiver is None or receiver.role not in HOLDING_ROLES:
+            raise Refused(f"{destination_gln(body)} is not an organisation that can receive stock")
+        if receiver.pk == self.org.pk:
+            raise Refused("sender and receiver are the same organisation")
+        public_id = shipment_id(body)
+        if public_id in self.state.shipments:
+            raise Refused("body.shipment is the id of an existing shipment")
+        if self.started.setdefault(public_id, receiver) != receiver:
+            raise Refused("body.shipment goes to another receiver earlier in this batch")
+        for pack in packs:
+            self.movable(pack, loose=True)
+        for case in cases:
+            self._case_movable(case)
+        self._draw(named.lots)
+        if kind == "return":
+            self._returned_to(receiver, packs, cases, named)
+
+    def _returned_to(self, receiver: Organisation, packs, cases, named: Named) -> None:
+        """Goods go back only to whoever sent them."""
+        for item in [*packs, *cases]:
+            if item.received_from_id != receiver.pk:
+                what = _pack_name(item) if isinstance(item, Pack) else f"case {item.sscc}"
+                raise Refused(f"{what} did not come from {receiver.name}: return it to its sender")
+        for gtin, lot in named.lots:
+            came_from = ShipmentLine.objects.filter(
+                batch=self.state.batches[(gtin, lot)],
+                shipment__sender=receiver,
+                shipment__receiver=self.org,
+                shipment__status=Shipment.Status.RECEIVED,
+            )
+            if not came_from.exists():
+                raise Refused(f"lot {lot} did not come from {receiver.name}")
+
+    def _receive(self, body: dict, packs, cases, named: Named, position: int) -> None:
+        shipment = self.state.shipments.get(shipment_id(body))
+        if shipment is None or self.org.pk not in (shipment.receiver_id, shipment.sender_id):
+            raise Refused("body.shipment is not a shipment you can see")
+        if shipment.receiver_id != self.org.pk:
+            raise Refused(f"this shipment is addressed to {shipment.receiver.name}")
+        if shipment.status != Shipment.Status.IN_TRANSIT:
+            raise Refused("this shipment was received already")
+        loose, top, lines = self.state.shipped[shipment.pk]
+        got_packs, got_cases, got_lines, _ = self.receipts.get(shipment.pk, (set(), set(), {}, 0))
+        got_packs |= {p.pk for p in packs}
+        got_cases |= {c.pk for c in cases}
+        for (gtin, lot), count in named.lots.items():
+            batch = self.state.batches.get((gtin, lot))
+            if batch is None or batch.pk not in lines:
+                raise Refused(f"lot {lot} of GTIN {gtin} is not in this shipment")
+            got_lines[batch.pk] = got_lines.get(batch.pk, 0) + count
+        if not (got_packs <= loose and got_cases <= top):
+            raise Refused("body.epcList must list exactly the packs and cases of the shipment")
+        self.receipts[shipment.pk] = (got_packs, got_cases, got_lines, position)
+
+    def finish(self) -> None:
+        """Every receipt in the batch took its whole shipment."""
+        for shipment_pk, (packs, cases, lines, position) in self.receipts.items():
+            loose, top, shipped_lines = self.state.shipped[shipment_pk]
+            if (packs, cases) != (loose, top):
+                raise StatementRejected(
+                    position, "body.epcList must list exactly the packs and cases of the shipment"
+                )
+            if lines != shipped_lines:
+                raise StatementRejected(
+                    position, "body.quantityList must list exactly the quantities shipped"
+                )
+
+    def _decommission(self, kind: str, packs, cases, named: Named) -> None:
+        if kind == "dispense" and self.org.role != Organisation.Role.PHARMACY:
+            raise Refused(f"a {self.org.role} may not dispense packs")
+        if kind == "dispense" and cases:
+            raise Refused(f"dispense packs, not cases: unpack case {cases[0].sscc} first")
+        for pack in packs:
+            self.movable(pack, loose=False)
+        for case in cases:
+            self._case_movable(case, top_level=False)
+        self._draw(named.lots)
+
+    def _pack(self, sscc: str, packs, cases) -> None:
+        parent = self.state.cases.get(sscc)
+        if parent is None:
+            try:
+                validate_sscc(sscc)
+            except ValidationError as exc:
+                raise Refused(exc.messages[0]) from None
+        else:
+            if parent.custodian_id != self.org.pk:
+                raise Refused(f"case {sscc} is not held by {self.org.name}")
+            if parent.shipment_id is not None:
+                raise Refused(f"case {sscc} is already in transit")
+            if cases and parent.parent_id is not None:
+                raise Refused(f"case {sscc} is itself packed in a case: cases go on pallets only")
+        for pack in packs:
+            self.movable(pack, loose=True)
+        for case in cases:
+            self._case_movable(case)
+            if self.state.inner_cases.get(case.pk):
+                raise Refused(f"case {case.sscc} holds cases: a pallet does not go into a case")
+
+    def _unpack(self, sscc: str, packs, cases) -> None:
+        parent = self.state.cases.get(sscc)
+        if parent is None:
+            raise Refused(f"case {sscc} is unknown")
+        if parent.custodian_id != self.org.pk:
+            raise Refused(f"case {sscc} is not held by {self.org.name}")
+        if parent.shipment_id is not None:
+            raise Refused(f"case {sscc} is in transit")
+        for pack in packs:
+            if pack.case_id != parent.pk:
+                raise Refused(f"{_pack_name(pack)} is not in case {sscc}")
+        for case in cases:
+            if case.parent_id != parent.pk:
+                raise Refused(f"case {case.sscc} is not in case {sscc}")

@@ -1,0 +1,238 @@
+"""What custody events name and the state they act on.
+
+The rules (custody_rules) check events against this state and the
+projections apply events to it; both read it the same way, with a few
+queries for a whole batch. With `lock`, rows are locked in a fixed order
+(cases, then packs, then lot holdings, each by primary key) so concurrent
+batches on the same goods queue up instead of deadlocking.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from traceability import epcis_shapes
+from traceability.models import Batch, Case, Holding, Organisation, Pack, Shipment, ShipmentLine
+from traceability.statements import SignedStatement
+
+HOLDING_ROLES = {
+    Organisation.Role.MANUFACTURER,
+    Organisation.Role.DISTRIBUTOR,
+    Organisation.Role.PHARMACY,
+}
+# kind -> (EPCIS event type, action, bizStep, disposition): the shape each event must have
+EVENT_SHAPE = {
+    "ship": ("ObjectEvent", "OBSERVE", "shipping", "in_transit"),
+    "return": ("ObjectEvent", "OBSERVE", "shipping", "returned"),
+    "receive": ("ObjectEvent", "OBSERVE", "receiving", "in_progress"),
+    "dispense": ("ObjectEvent", "OBSERVE", "dispensing", "dispensed"),
+    "destroy": ("ObjectEvent", "OBSERVE", "destroying", "destroyed"),
+    "pack": ("AggregationEvent", "ADD", "packing", "container_closed"),
+    "unpack": ("AggregationEvent", "DELETE", "unpacking", "in_progress"),
+}
+CUSTODY_KINDS = frozenset(EVENT_SHAPE)
+SHIPPING_KINDS = frozenset({"ship", "return"})
+NESTING_DEPTH = 2  # packs in cases on pallets: the rules refuse deeper trees
+
+
+class Refused(ValueError):
+    """One event breaks a rule; the message names it."""
+
+
+@dataclass
+class Named:
+    """What one event names: packs by (GTIN, serial), cases by SSCC, lot quantities."""
+
+    sgtins: list[tuple[str, str]]
+    ssccs: list[str]
+    lots: dict[tuple[str, str], int]
+    parent: str | None = None  # the case an AggregationEvent packs into or unpacks from
+
+
+def named_in(kind: str, body: dict) -> Named:
+    """Check the event's shape and read what it names; Refused saying what is wrong."""
+    if kind not in EVENT_SHAPE:
+        raise Refused(f"kind {kind!r} is not a custody event; use one of {sorted(EVENT_SHAPE)}")
+    event_type, action, biz_step, disposition = EVENT_SHAPE[kind]
+    if body.get("type") != event_type or body.get("action") != action:
+        raise Refused(f"a {kind} is an EPCIS {event_type} with action {action}")
+    if body.get("bizStep") != biz_step or body.get("disposition") != disposition:
+        raise Refused(f"a {kind} has bizStep {biz_step!r} and disposition {disposition!r}")
+    if not isinstance(body.get("eventTime"), str):
+        raise Refused("body.eventTime is required")
+    try:
+        if event_type == "AggregationEvent":
+            named = _aggregation_named(body)
+        else:
+            sgtins, ssccs = epcis_shapes.epcs_split(body.get("epcList", []))
+            lots = epcis_shapes.quantities_parse(body.get("quantityList", []))
+            named = Named(sgtins, ssccs, lots)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    if not (named.sgtins or named.ssccs or named.lots):
+        raise Refused("body.epcList or body.quantityList must name at least one pack, case or lot")
+    if len(set(named.sgtins)) != len(named.sgtins) or len(set(named.ssccs)) != len(named.ssccs):
+        raise Refused("the event names a pack or case twice")
+    return named
+
+
+def _aggregation_named(body: dict) -> Named:
+    parent = epcis_shapes.sscc_parse(body.get("parentID"))
+    sgtins, ssccs = epcis_shapes.epcs_split(body.get("childEPCs"))
+    if parent in ssccs:
+        raise ValueError(f"case {parent} cannot be packed into itself")
+    return Named(sgtins, ssccs, {}, parent)
+
+
+def shipment_id(body: dict) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(body["shipment"]))
+    except (KeyError, ValueError):
+        raise Refused("body.shipment must be the shipment's UUID") from None
+
+
+def destination_gln(body: dict) -> str:
+    try:
+        return epcis_shapes.gln_parse(body["destinationList"][0]["destination"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise Refused("body.destinationList must name the receiver's GLN") from None
+
+
+@dataclass
+class State:
+    """What the rules look at, read before any event is checked."""
+
+    packs: dict[tuple[str, str], Pack] = field(default_factory=dict)
+    cases: dict[str, Case] = field(default_factory=dict)  # by SSCC
+    inner_cases: dict[int, list[Case]] = field(default_factory=dict)  # by parent case id
+    case_packs: dict[int, list[Pack]] = field(default_factory=dict)  # by case id
+    batches: dict[tuple[str, str], Batch] = field(default_factory=dict)  # by (GTIN, lot)
+    holdings: dict[tuple[int, int], Holding] = field(default_factory=dict)  # (batch, holder)
+    orgs: dict[str, Organisation] = field(default_factory=dict)  # by GLN
+    shipments: dict[uuid.UUID, Shipment] = field(default_factory=dict)
+    # for each shipment a receipt names: its loose pack ids, top-level case ids, lot lines
+    shipped: dict[int, tuple[set[int], set[int], dict[int, int]]] = field(default_factory=dict)
+
+    def contents(self, case: Case) -> tuple[list[Case], list[Pack]]:
+        """Every case and pack inside `case` now, at any depth. Applying events
+        changes the rows in memory, so membership is read off the rows."""
+        cases, packs, level = [], [], [case]
+        while level:
+            packs += [p for c in level for p in self.case_packs.get(c.pk, []) if p.case_id == c.pk]
+            level = [
+                inner
+                for c in level
+                for inner in self.inner_cases.get(c.pk, [])
+                if inner.parent_id == c.pk
+            ]
+            cases += level
+        return cases, packs
+
+
+def _read_cases(state: State, ssccs: set[str], lock: bool) -> None:
+    cases = Case.objects.filter(sscc__in=ssccs)
+    level = list(cases.select_for_update().order_by("pk") if lock else cases)
+    every = list(level)
+    for _ in range(NESTING_DEPTH):
+        if not level:
+            break
+        inner = Case.objects.filter(parent__in=level).order_by("pk")
+        level = list(inner.select_for_update() if lock else inner)
+        every += level
+    for case in every:
+        state.cases[case.sscc] = case
+        if case.parent_id is not None:
+            state.inner_cases.setdefault(case.parent_id, []).append(case)
+    packed = Pack.objects.filter(case__in=every).order_by("pk")
+    for pack in packed.select_for_update() if lock else packed:
+        state.packs[(pack.gtin, pack.serial)] = pack
+        state.case_packs.setdefault(pack.case_id, []).append(pack)
+
+
+def packs_by_sgtin(sgtins, *, lock: bool = False) -> dict[tuple[str, str], Pack]:
+    """The packs that exist among `sgtins`, by (GTIN, serial): one query."""
+    serials_by_gtin: dict[str, set[str]] = {}
+    for gtin, serial in sgtins:
+        serials_by_gtin.setdefault(gtin, set()).add(serial)
+    if not serials_by_gtin:
+        return {}
+    query = Q()
+    for gtin, serials in serials_by_gtin.items():
+        query |= Q(gtin=gtin, serial__in=serials)
+    packs = Pack.objects.filter(query)
+    if lock:
+        packs = packs.select_for_update().order_by("pk")
+    return {(p.gtin, p.serial): p for p in packs}
+
+
+def _read_packs(state: State, sgtins: set[tuple[str, str]], lock: bool) -> None:
+    wanted = sgtins - state.packs.keys()
+    state.packs.update(packs_by_sgtin(wanted, lock=lock))
+
+
+def _read_lots(state: State, lots: set[tuple[str, str]], holder_ids: set[int], lock: bool):
+    for batch in Batch.objects.filter(product__gtin__in={g for g, _ in lots}).select_related(
+        "product"
+    ):
+        if (batch.product.gtin, batch.lot) in lots:
+            state.batches[(batch.product.gtin, batch.lot)] = batch
+    holdings = Holding.objects.filter(
+        batch__in=list(state.batches.values()), holder__in=holder_ids
+    ).order_by("pk")
+    for holding in holdings.select_for_update() if lock else holdings:
+        state.holdings[(holding.batch_id, holding.holder_id)] = holding
+
+
+def _read_shipped(state: State, shipment_pks: list[int]) -> None:
+    for pk in shipment_pks:
+        state.shipped[pk] = (set(), set(), {})
+    loose = Pack.objects.filter(shipment__in=shipment_pks, case=None)
+    for shipment, pack in loose.values_list("shipment_id", "pk"):
+        state.shipped[shipment][0].add(pack)
+    top = Case.objects.filter(shipment__in=shipment_pks, parent=None)
+    for shipment, case in top.values_list("shipment_id", "pk"):
+        state.shipped[shipment][1].add(case)
+    for line in ShipmentLine.objects.filter(shipment__in=shipment_pks):
+        state.shipped[line.shipment_id][2][line.batch_id] = line.quantity
+
+
+def read_state(events: Sequence[tuple[SignedStatement, Named | None]], *, lock: bool) -> State:
+    """The goods, parties and shipments `events` name. Events whose shape was
+    refused (None) are skipped: the check names them."""
+    state = State()
+    ok = [(signed, named) for signed, named in events if named is not None]
+    ssccs = {s for _, n in ok for s in n.ssccs} | {n.parent for _, n in ok if n.parent}
+    _read_cases(state, ssccs, lock)
+    _read_packs(state, {s for _, n in ok for s in n.sgtins}, lock)
+    glns = {signed.signer_org for signed, _ in ok}
+    for signed, _ in ok:
+        if signed.kind in SHIPPING_KINDS:
+            try:
+                glns.add(destination_gln(signed.body))
+            except Refused:
+                continue
+    state.orgs = {org.gln: org for org in Organisation.objects.filter(gln__in=glns)}
+    ids = set()
+    for signed, _ in ok:
+        if signed.kind in SHIPPING_KINDS | {"receive"}:
+            try:
+                ids.add(shipment_id(signed.body))
+            except Refused:
+                continue
+    shipments = Shipment.objects.filter(public_id__in=ids).select_related("sender", "receiver")
+    state.shipments = {s.public_id: s for s in shipments}
+    for s in state.shipments.values():
+        state.orgs.setdefault(s.sender.gln, s.sender)
+        state.orgs.setdefault(s.receiver.gln, s.receiver)
+    _read_shipped(state, [s.pk for s in state.shipments.values()])
+    lots = {lot for _, n in ok for lot in n.lots}
+    receipts = [s for s in state.shipments.values() if state.shipped[s.pk][2]]
+    for s in receipts:
+        for batch in Batch.objects.filter(pk__in=state.shipped[s.pk][2]).select_related("product"):
+            lots.add((batch.product.gtin, batch.lot))
+    holder_ids = {org.pk for org in state.orgs.values()}
+    if lots:
+        _read_lots(state, lots, holder_ids, lock)
+    return state
