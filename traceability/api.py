@@ -38,7 +38,8 @@ class StatementBatchView(APIView):
     @extend_schema(
         summary="Append statements your organisation signed with its own key",
         description=(
-            f"Up to {MAX_STATEMENTS:,} signed ship / receive / dispense / destroy events, "
+            f"Up to {MAX_STATEMENTS:,} signed ship / return / receive / dispense / destroy / "
+            "pack / unpack events, "
             "checked against the custody rules and appended as one ledger batch, or refused "
             "as a whole naming the first bad statement."
         ),

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from traceability import commissioning, shipping
+from traceability import aggregation, commissioning, shipping
 from traceability.models import Organisation, Pack
 from traceability.web import forms, reads
 from traceability.web.access import (
@@ -87,6 +87,23 @@ def _chosen_batch(request, org: Organisation, stock):
     return batch
 
 
+def _shipped_message(shipment, cleaned) -> str:
+    what = []
+    if cleaned["sgtins"]:
+        what.append(f"{packs(len(cleaned['sgtins']))} of lot {cleaned['batch'].lot}")
+    if cleaned["ssccs"]:
+        in_cases = shipment.pack_count - len(cleaned["sgtins"])
+        count = len(cleaned["ssccs"])
+        what.append(f"{count} case{'s' if count != 1 else ''} ({packs(in_cases)})")
+    for (_, lot), count in cleaned["lots"].items():
+        what.append(f"{count:,} units of lot {lot}")
+    verb = "Returned" if shipment.returning else "Shipped"
+    return (
+        f"{verb} {' and '.join(what)} to {shipment.receiver.name}. "
+        "Custody passes when they receive it."
+    )
+
+
 @organisation_required(HOLDERS)
 def ship(request, org: Organisation):
     stock = reads.stock_by_batch(org)
@@ -101,32 +118,71 @@ def ship(request, org: Organisation):
                 sender=org,
                 receiver=form.cleaned_data["receiver"],
                 sgtins=form.cleaned_data["sgtins"],
+                ssccs=form.cleaned_data["ssccs"],
+                lots=form.cleaned_data["lots"],
+                returning=form.cleaned_data["returning"],
             )
         except REFUSALS as refusal:
             form.add_error(None, str(refusal))
         else:
-            messages.success(
-                request,
-                f"Shipped {packs(shipment.pack_count)} of lot {form.cleaned_data['batch'].lot} "
-                f"to {shipment.receiver.name}. Custody passes when they receive it.",
-            )
+            messages.success(request, _shipped_message(shipment, form.cleaned_data))
             return redirect("custody:dashboard")
+    cases = reads.cases_in_stock(org)
+    loose = reads.loose_packs_in_stock(org).filter(batch=batch).order_by("pk") if batch else None
     context = {
         "form": form,
         "choice": forms.BatchChoiceForm(holder=org, initial={"batch": batch.pk if batch else None}),
         "batch": batch,
         "has_stock": stock.exists(),
         "asked_for_batch": bool(request.GET.get("batch")) and batch is None,
-        "packs": paginate(
-            request,
-            reads.packs_in_stock(org).filter(batch=batch).order_by("pk"),
-            per_page=PACKS_PER_PAGE,
-        )
-        if batch
+        "packs": paginate(request, loose, per_page=PACKS_PER_PAGE)
+        if batch and batch.serialized
         else None,
+        "cases": paginate(request, cases, per_page=PACKS_PER_PAGE, param="cases_page"),
         "ticked": set(form.data.getlist("serials")) if form.is_bound else set(),
+        "ticked_cases": set(form.data.getlist("ssccs")) if form.is_bound else set(),
     }
     return render(request, "traceability/ship.html", context, status=400 if form.is_bound else 200)
+
+
+@organisation_required(HOLDERS)
+def cases(request, org: Organisation):
+    """The cases and pallets the organisation holds; pack new ones."""
+    form = forms.CasePackForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        sscc = form.cleaned_data["sscc"] or aggregation.sscc_new(org)
+        try:
+            case = aggregation.case_pack(
+                holder=org,
+                sscc=sscc,
+                sgtins=form.cleaned_data["packs"],
+                ssccs=form.cleaned_data["cases"],
+            )
+        except REFUSALS as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, f"Packed into case {case.sscc}.")
+            return redirect("custody:cases")
+    context = {
+        "form": form,
+        "cases": paginate(request, reads.cases_in_stock(org), per_page=PACKS_PER_PAGE),
+    }
+    return render(request, "traceability/cases.html", context, status=400 if form.is_bound else 200)
+
+
+@require_POST
+@organisation_required(HOLDERS)
+def case_unpack(request, org: Organisation, sscc: str):
+    case = get_object_or_404(reads.cases_in_stock(org), sscc=sscc)
+    try:
+        aggregation.case_unpack(holder=org, sscc=case.sscc)
+    except REFUSALS as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(
+            request, f"Unpacked case {case.sscc}: what it held is loose in your stock."
+        )
+    return redirect("custody:cases")
 
 
 @require_POST

@@ -82,18 +82,27 @@ class SerialsField(forms.Field):
 
 
 class ShipForm(forms.Form):
-    """Step two: to whom, and a quantity or the ticked packs of the batch."""
+    """Step two: to whom, and what: a quantity or the ticked packs of the chosen
+    batch, and/or ticked cases (which take what they hold along)."""
 
-    batch = forms.ModelChoiceField(queryset=Batch.objects.none(), widget=forms.HiddenInput)
+    batch = forms.ModelChoiceField(
+        queryset=Batch.objects.none(), widget=forms.HiddenInput, required=False
+    )
     receiver = forms.ModelChoiceField(
         queryset=Organisation.objects.none(), label="Ship to", empty_label="Choose the receiver"
+    )
+    returning = forms.BooleanField(
+        required=False,
+        label="This is a return to the organisation that sent these goods",
     )
     quantity = forms.IntegerField(
         min_value=1,
         required=False,
-        help_text="Ships this many packs, the first you hold; or tick packs below.",
+        help_text="Ships this many packs (or units of a lot-level batch), the first you hold; "
+        "or tick packs below.",
     )
     serials = SerialsField(required=False)
+    ssccs = SerialsField(required=False)
 
     def __init__(self, *args, sender: Organisation, **kwargs):
         super().__init__(*args, **kwargs)
@@ -108,29 +117,97 @@ class ShipForm(forms.Form):
             f"{o.name} ({o.get_role_display().lower()}, GLN {o.gln})"
         )
 
+    def clean_ssccs(self):
+        ssccs = self.cleaned_data["ssccs"]
+        held = set(
+            reads.cases_in_stock(self.sender).filter(sscc__in=ssccs).values_list("sscc", flat=True)
+        )
+        strangers = [s for s in ssccs if s not in held]
+        if strangers:
+            raise forms.ValidationError(f"Case {strangers[0]} is not one of your cases in stock.")
+        return ssccs
+
     def clean(self):
         cleaned = super().clean()
         batch, quantity, serials = (cleaned.get(k) for k in ("batch", "quantity", "serials"))
+        cleaned.update(sgtins=[], lots={})
         if batch is None:
+            if not cleaned.get("ssccs") and "ssccs" not in self.errors:
+                raise forms.ValidationError("Tick cases to ship, or choose a batch first.")
             return cleaned
-        if bool(quantity) == bool(serials):
-            raise forms.ValidationError("Give a quantity or tick packs, not both and not neither.")
-        if quantity:
-            packs = list(
-                reads.packs_in_stock(self.sender).filter(batch=batch).order_by("pk")[:quantity]
+        if quantity and serials:
+            raise forms.ValidationError("Give a quantity or tick packs, not both.")
+        if not (quantity or serials or cleaned.get("ssccs")):
+            raise forms.ValidationError("Give a quantity, tick packs or tick cases to ship.")
+        if not batch.serialized:
+            if serials:
+                raise forms.ValidationError(f"Lot {batch.lot} is not serialized: give a quantity.")
+            if quantity:
+                cleaned["lots"] = {(batch.product.gtin, batch.lot): quantity}
+        elif quantity:
+            cleaned["sgtins"] = self._first_packs(batch, quantity)
+        elif serials:
+            cleaned["sgtins"] = self._ticked_packs(batch, serials)
+        return cleaned
+
+    def _first_packs(self, batch: Batch, quantity: int) -> list[tuple[str, str]]:
+        loose = reads.loose_packs_in_stock(self.sender).filter(batch=batch).order_by("pk")
+        packs = list(loose[:quantity])
+        if len(packs) < quantity:
+            raise forms.ValidationError(
+                f"You hold {len(packs)} pack{'s' if len(packs) != 1 else ''} of lot "
+                f"{batch.lot} ready to ship, fewer than {quantity}."
             )
-            if len(packs) < quantity:
-                raise forms.ValidationError(
-                    f"You hold {len(packs)} pack{'s' if len(packs) != 1 else ''} of lot "
-                    f"{batch.lot} ready to ship, fewer than {quantity}."
-                )
-            cleaned["sgtins"] = [(p.gtin, p.serial) for p in packs]
-        else:
-            known = set(batch.packs.filter(serial__in=serials).values_list("serial", flat=True))
-            strangers = [s for s in serials if s not in known]
-            if strangers:
-                raise forms.ValidationError(f"Pack {strangers[0]} is not in lot {batch.lot}.")
-            cleaned["sgtins"] = [(batch.product.gtin, s) for s in serials]
+        return [(p.gtin, p.serial) for p in packs]
+
+    def _ticked_packs(self, batch: Batch, serials: list[str]) -> list[tuple[str, str]]:
+        known = set(batch.packs.filter(serial__in=serials).values_list("serial", flat=True))
+        strangers = [s for s in serials if s not in known]
+        if strangers:
+            raise forms.ValidationError(f"Pack {strangers[0]} is not in lot {batch.lot}.")
+        return [(batch.product.gtin, s) for s in serials]
+
+
+class CasePackForm(forms.Form):
+    """Pack loose packs into a case, or cases onto a pallet."""
+
+    sscc = forms.CharField(
+        label="SSCC",
+        required=False,
+        max_length=18,
+        help_text="Leave empty for a new case with a fresh SSCC; give an existing SSCC to add "
+        "to that case.",
+    )
+    packs = forms.CharField(
+        label="Packs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 48, "spellcheck": "false"}),
+        help_text="One pack per line: GTIN, a space, then the serial.",
+    )
+    cases = forms.CharField(
+        label="Cases (to build a pallet)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 24, "spellcheck": "false"}),
+        help_text="One SSCC per line.",
+    )
+
+    def clean_sscc(self):
+        return re.sub(r"\s", "", self.cleaned_data["sscc"])
+
+    def clean_packs(self):
+        return parse_serial_lines(self.cleaned_data["packs"], required=False)
+
+    def clean_cases(self):
+        ssccs = [line.strip() for line in self.cleaned_data["cases"].splitlines() if line.strip()]
+        for number, sscc in enumerate(ssccs, start=1):
+            if not re.fullmatch(r"[0-9]{18}", sscc):
+                raise forms.ValidationError(f"Line {number} ({sscc[:40]!r}): an SSCC is 18 digits.")
+        return ssccs
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not (cleaned.get("packs") or cleaned.get("cases")):
+            raise forms.ValidationError("Name at least one pack or case to pack.")
         return cleaned
 
 
@@ -148,18 +225,23 @@ class SerialLinesForm(forms.Form):
     )
 
     def clean_lines(self):
-        sgtins = []
-        for number, line in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
-            if not line.strip():
-                continue
-            match = LINE.fullmatch(line.strip())
-            if match is None or len(match["gtin"]) not in GTIN_LENGTHS:
-                raise forms.ValidationError(
-                    f"Line {number} ({line.strip()[:40]!r}): expected a GTIN, a space and a serial."
-                )
-            sgtins.append((gtin_14(match["gtin"]), match["serial"]))
-        if not sgtins:
-            raise forms.ValidationError("Name at least one pack.")
-        if len(sgtins) > MAX_LINES:
-            raise forms.ValidationError(f"At most {MAX_LINES:,} packs at a time.")
-        return sgtins
+        return parse_serial_lines(self.cleaned_data["lines"], required=True)
+
+
+def parse_serial_lines(text: str, *, required: bool) -> list[tuple[str, str]]:
+    """(GTIN-14, serial) per non-empty line of "GTIN serial"."""
+    sgtins = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = LINE.fullmatch(line.strip())
+        if match is None or len(match["gtin"]) not in GTIN_LENGTHS:
+            raise forms.ValidationError(
+                f"Line {number} ({line.strip()[:40]!r}): expected a GTIN, a space and a serial."
+            )
+        sgtins.append((gtin_14(match["gtin"]), match["serial"]))
+    if required and not sgtins:
+        raise forms.ValidationError("Name at least one pack.")
+    if len(sgtins) > MAX_LINES:
+        raise forms.ValidationError(f"At most {MAX_LINES:,} packs at a time.")
+    return sgtins

@@ -8,19 +8,23 @@ Regulators see everything. Trading partners see the batches they handled
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from ledger.models import Entry
 from traceability import epcis_shapes, statements
 from traceability.models import (
     Batch,
     BatchEvent,
+    Case,
     Organisation,
     Pack,
     Shipment,
+    ShipmentLine,
     SigningKey,
     StatementRecord,
 )
+from traceability.models import Holding as LotStock
 from traceability.selectors import handled_batch_ids
 
 KIND_LABELS = {
@@ -30,7 +34,10 @@ KIND_LABELS = {
     "product.register": "product registered",
     "commission": "commissioned",
     "ship": "shipped",
+    "return": "returned to sender",
     "receive": "received",
+    "pack": "packed into a case",
+    "unpack": "unpacked from a case",
     "dispense": "dispensed",
     "destroy": "destroyed",
 }
@@ -80,11 +87,14 @@ def shipments_outbound(org: Organisation) -> QuerySet[Shipment]:
 
 
 def shipment_contents(shipments) -> dict[int, list[tuple[Batch, int]]]:
-    """What is on each (in-transit) shipment: (batch, packs) per batch."""
-    rows = (
+    """What is on each (in-transit) shipment: (batch, packs or units) per batch."""
+    rows = list(
         Pack.objects.filter(shipment__in=[s.pk for s in shipments])
         .values("shipment", "batch")
         .annotate(packs=Count("pk"))
+    )
+    rows += ShipmentLine.objects.filter(shipment__in=[s.pk for s in shipments]).values(
+        "shipment", "batch", packs=F("quantity")
     )
     batches = Batch.objects.select_related("product").in_bulk({r["batch"] for r in rows})
     contents = defaultdict(list)
@@ -98,16 +108,39 @@ def packs_in_stock(org: Organisation) -> QuerySet[Pack]:
     return Pack.objects.filter(custodian=org, status=Pack.Status.ACTIVE, shipment__isnull=True)
 
 
+def loose_packs_in_stock(org: Organisation) -> QuerySet[Pack]:
+    """Packs in stock that are not packed in a case: what can ship one by one."""
+    return packs_in_stock(org).filter(case__isnull=True)
+
+
+def _count(queryset, column: str):
+    """A subquery annotation: `column` summed over `queryset` rows of the outer batch."""
+    summed = queryset.filter(batch=OuterRef("pk")).values("batch").annotate(n=column).values("n")
+    return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
+
+
 def stock_by_batch(org: Organisation) -> QuerySet[Batch]:
-    """Batches the organisation has packs of in stock, `in_stock` counted, the
-    first to expire first."""
+    """Batches the organisation has in stock, serialized packs (loose or in
+    cases) or lot-level units, `in_stock` counted, the first to expire first."""
+    packs = _count(packs_in_stock(org), Count("pk"))
+    units = _count(LotStock.objects.filter(holder=org), Sum("on_hand"))
     return (
-        Batch.objects.filter(
-            packs__custodian=org, packs__status=Pack.Status.ACTIVE, packs__shipment__isnull=True
-        )
-        .annotate(in_stock=Count("packs"))
+        Batch.objects.annotate(in_stock=packs + units)
+        .filter(in_stock__gt=0)
         .select_related("product")
         .order_by("expires_on", "product__name", "lot", "pk")
+    )
+
+
+def cases_in_stock(org: Organisation) -> QuerySet[Case]:
+    """Top-level cases and pallets the organisation holds and has not shipped,
+    with the packs directly in them counted."""
+    return (
+        Case.objects.filter(custodian=org, shipment__isnull=True, parent__isnull=True)
+        .annotate(
+            pack_count=Count("packs", distinct=True), case_count=Count("cases", distinct=True)
+        )
+        .order_by("sscc")
     )
 
 
