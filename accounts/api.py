@@ -103,7 +103,12 @@ class ApiRoot(APIView):
                 "gln": org.gln,
                 "role": org.role,
             },
-            "links": {"schema": url("api-schema"), "docs": url("api-docs"), "ledger": ledger},
+            "links": {
+                "schema": url("api-schema"),
+                "docs": url("api-docs"),
+                "reference": url("api-reference"),
+                "ledger": ledger,
+            },
         }
         return Response(ApiRootSerializer(payload).data)
 

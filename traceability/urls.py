@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import api as accounts_api
 from accounts import views as accounts_views
@@ -16,7 +16,12 @@ urlpatterns = [
     path("ledger/", include("ledger.urls")),
     path("", include("traceability.web.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", accounts_api.docs, name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
+    path("api/reference/", accounts_api.docs, name="api-reference"),
     path("api/v1/", accounts_api.ApiRoot.as_view(), name="api-root"),
     path("api/v1/statements", traceability_api.StatementBatchView.as_view(), name="api-statements"),
     # verification (issue 5)
