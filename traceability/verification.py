@@ -204,16 +204,36 @@ def chain_entries(pack: Pack) -> list[int]:
     return [pack.commissioned_entry, *later]
 
 
+def _carried(carriers: list, entry, kind: str) -> bool:
+    """Does `entry` name the pack or a case it was in then? `carriers` is the
+    pack and the cases around it, innermost first; packing and unpacking
+    entries change it, as they changed where the pack was."""
+    named = set(entry.sgtins) | set(entry.cases)
+    if not (named | {entry.parent}) & set(carriers):
+        return False
+    if kind == "pack" and carriers[-1] in named:
+        carriers.append(entry.parent)  # packed into a case, or its case onto a pallet
+    elif kind == "unpack":
+        inner = [i for i, carrier in enumerate(carriers) if carrier in named]
+        del carriers[(inner[0] + 1 if inner else len(carriers)) :]
+    elif kind in ("dispense", "destroy") and carriers[0] in named:
+        del carriers[1:]  # taken out of its case to be dispensed or destroyed
+    return True
+
+
 def _check_chain(found: Assessment, pack: Pack) -> None:
-    """Re-verify every statement of the custody chain with its signer's registered key."""
+    """Re-verify every statement of the custody chain with its signer's registered
+    key, and that each names the pack or a case that held it at the time."""
     indices = chain_entries(pack)
     records = StatementRecord.objects.select_related("organisation").in_bulk(indices)
     checked = entries_checked(indices)
+    carriers: list = [(pack.gtin, pack.serial)]
     for index in indices:
         record, entry = records.get(index), checked.get(index)
         ok, detail = (entry.signature_ok, entry.signature_detail) if entry else (False, "missing")
-        if entry and ok and (pack.gtin, pack.serial) not in entry.sgtins:
-            ok, detail = False, "the signed statement does not name this pack"
+        kind = record.kind if record else "unknown"
+        if entry and ok and not _carried(carriers, entry, kind):
+            ok, detail = False, "the signed statement does not name this pack or its case"
         found.chain.append(
             ChainLink(
                 entry=index,

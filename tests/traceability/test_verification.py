@@ -168,3 +168,52 @@ def test_repeat_scans_of_one_problem_count_on_one_open_alert(batch, pharmacy):
         verify(pack, pharmacy)
     alert = Alert.objects.get()
     assert alert.scans == 3 and alert.status == Alert.Status.NEW
+
+
+def test_a_pack_that_travelled_in_a_case_on_a_pallet_is_authentic(
+    batch, manufacturer, distributor, pharmacy
+):
+    from traceability.aggregation import case_pack, case_unpack, sscc_new
+    from traceability.shipping import shipment_create, shipment_receive
+
+    packs = list(batch.packs.order_by("pk")[:3])
+    case = case_pack(
+        holder=manufacturer,
+        sscc=sscc_new(manufacturer),
+        sgtins=[(p.gtin, p.serial) for p in packs],
+    )
+    pallet = case_pack(holder=manufacturer, sscc=sscc_new(manufacturer), ssccs=[case.sscc])
+    for sender, receiver, sscc in ((manufacturer, distributor, pallet.sscc),):
+        shipment = shipment_create(sender=sender, receiver=receiver, ssccs=[sscc])
+        shipment_receive(receiver=receiver, shipment=shipment)
+    case_unpack(holder=distributor, sscc=pallet.sscc)
+    shipment = shipment_create(sender=distributor, receiver=pharmacy, ssccs=[case.sscc])
+    shipment_receive(receiver=pharmacy, shipment=shipment)
+
+    found = verify(packs[0], pharmacy)
+    assert found.verdict == "AUTHENTIC", found.reasons
+    assert [link.kind for link in found.chain] == [
+        "commission",
+        "pack",
+        "pack",
+        "ship",
+        "receive",
+        "unpack",
+        "ship",
+        "receive",
+    ]
+    assert all(link.signature_valid for link in found.chain)
+
+
+def test_a_case_event_that_never_held_the_pack_breaks_its_chain(batch, manufacturer, pharmacy):
+    from traceability.aggregation import case_pack, sscc_new
+    from traceability.models import PackEvent
+
+    packs = list(batch.packs.order_by("pk")[:2])
+    other = case_pack(
+        holder=manufacturer, sscc=sscc_new(manufacturer), sgtins=[(packs[1].gtin, packs[1].serial)]
+    )
+    # An index row claiming an event about another case concerns this pack.
+    PackEvent.objects.create(pack=packs[0], entry=other.packed_entry, kind="pack")
+    found = verify(packs[0], manufacturer)
+    assert "SIGNATURE_INVALID" in [r.code for r in found.reasons]

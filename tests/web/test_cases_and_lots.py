@@ -133,3 +133,36 @@ def test_a_pharmacy_returns_packs_to_its_distributor_from_the_ship_page(
     )
     assert "Returned 1 pack of lot A1B2 to Northern Wholesale" in messages_of(response)[0]
     assert Shipment.objects.get(returning=True).pack_count == 1
+
+
+def test_the_batch_page_counts_packs_moved_inside_cases_and_lot_units_per_holder(
+    batch, manufacturer, distributor, as_manufacturer
+):
+    case = case_pack(
+        holder=manufacturer,
+        sscc=sscc_new(manufacturer),
+        sgtins=sgtins(in_stock(batch, manufacturer)[:4]),
+    )
+    shipment = shipment_create(sender=manufacturer, receiver=distributor, ssccs=[case.sscc])
+    page = as_manufacturer.get(f"/batches/{batch.product.gtin}/{batch.lot}/")
+    shipped = next(r for r in page.context["history"] if r.entry == shipment.shipped_entry)
+    assert shipped.packs == 4
+
+    bulk = batch_commission(
+        manufacturer=manufacturer,
+        product=batch.product,
+        lot="BULK2",
+        manufactured_on=date(2026, 1, 1),
+        expires_on=date(2028, 1, 1),
+        quantity=50,
+        serialized=False,
+    )
+    shipment_create(
+        sender=manufacturer, receiver=distributor, lots={(batch.product.gtin, "BULK2"): 20}
+    )
+    page = as_manufacturer.get(f"/batches/{bulk.product.gtin}/BULK2/")
+    rows = {
+        org: dict(zip(page.context["states"], counts, strict=True))
+        for org, counts, _ in page.context["holdings"]
+    }
+    assert rows[manufacturer] == {"in stock": 30, "in transit": 20}

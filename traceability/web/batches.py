@@ -30,11 +30,12 @@ def batch_detail(request, org: Organisation, gtin: str, lot: str):
     entries = [record.entry for record in history]
     checked = reads.entries_checked(entries)
     parties = reads.entry_parties(batch, entries)
+    units = reads.entry_units(batch, checked)
     for record in history:
         record.label = reads.kind_label(record.kind)
         record.check = checked.get(record.entry)
         record.others = [o for o in parties.get(record.entry, []) if o != record.organisation]
-        record.packs = reads.packs_of_batch_among(batch, record.check.sgtins) if record.check else 0
+        record.packs = units.get(record.entry, 0)
 
     context = {
         "batch": batch,

@@ -19,6 +19,7 @@ from traceability.models import (
     Case,
     Organisation,
     Pack,
+    PackEvent,
     Shipment,
     ShipmentLine,
     SigningKey,
@@ -180,11 +181,50 @@ def holdings(batch: Batch, org: Organisation) -> list[Holding]:
         if state == Pack.Status.ACTIVE:
             state = "in_stock" if row["shipment"] is None else "in_transit"
         per_holder[row["custodian"]][state] += row["n"]
+    if not batch.serialized:
+        _lot_holdings(batch, org, per_holder)
     orgs = Organisation.objects.in_bulk(per_holder)
     return sorted(
         (Holding(orgs[pk], dict(counts)) for pk, counts in per_holder.items()),
         key=lambda h: (-h.counts.get("in_stock", 0), h.organisation.name),
     )
+
+
+def _lot_holdings(batch: Batch, org: Organisation, per_holder) -> None:
+    """Units of a lot-level batch per holder: on hand, in transit (counted with
+    the sender until received), dispensed, destroyed."""
+    stock = LotStock.objects.filter(batch=batch)
+    lines = ShipmentLine.objects.filter(batch=batch, shipment__status=Shipment.Status.IN_TRANSIT)
+    if not sees_every_holder(org, batch):
+        stock, lines = stock.filter(holder=org), lines.filter(shipment__sender=org)
+    for holding in stock:
+        counts = per_holder[holding.holder_id]
+        for state, n in (
+            ("in_stock", holding.on_hand),
+            (Pack.Status.SUPPLIED.value, holding.dispensed),
+            (Pack.Status.DESTROYED.value, holding.destroyed),
+        ):
+            if n:
+                counts[state] += n
+    for sender, n in lines.values_list("shipment__sender", "quantity"):
+        per_holder[sender]["in_transit"] += n
+
+
+def entry_units(batch: Batch, checked: dict[int, "CheckedEntry"]) -> dict[int, int]:
+    """How many packs or units of `batch` each checked entry moved. Custody
+    events count what they moved, cases' contents included (PackEvent);
+    commissioning counts the packs it names; lot-level events their quantity."""
+    moved = dict(
+        PackEvent.objects.filter(entry__in=list(checked), pack__batch=batch)
+        .values("entry")
+        .annotate(n=Count("pk"))
+        .values_list("entry", "n")
+    )
+    lot = (batch.product.gtin, batch.lot)
+    return {
+        entry: moved.get(entry) or packs_of_batch_among(batch, c.sgtins) + c.lots.get(lot, 0)
+        for entry, c in checked.items()
+    }
 
 
 def batch_history(batch: Batch) -> QuerySet[StatementRecord]:
@@ -207,7 +247,10 @@ class CheckedEntry:
 
     signature_ok: bool
     signature_detail: str
-    sgtins: list[tuple[str, str]]
+    sgtins: list[tuple[str, str]]  # packs the entry names (not those inside named cases)
+    lots: dict[tuple[str, str], int]  # lot-level quantities it names
+    cases: list[str] = ()  # SSCCs it names as EPCs or children
+    parent: str | None = None  # the case a packing or unpacking is about
 
 
 def entries_checked(indices) -> dict[int, CheckedEntry]:
@@ -227,10 +270,10 @@ def entries_checked(indices) -> dict[int, CheckedEntry]:
     checked = {}
     for index, signed in parsed.items():
         if isinstance(signed, str):
-            checked[index] = CheckedEntry(False, signed, [])
+            checked[index] = CheckedEntry(False, signed, [], {})
             continue
         checked[index] = CheckedEntry(
-            *_signature_status(signed, keys.get(signed.signer_key)), _sgtins(signed)
+            *_signature_status(signed, keys.get(signed.signer_key)), *_named(signed)
         )
     return checked
 
@@ -247,8 +290,17 @@ def _signature_status(signed: statements.SignedStatement, key: SigningKey | None
     return True, f"valid (key {key.key_id} of {key.organisation.name})"
 
 
-def _sgtins(signed: statements.SignedStatement) -> list[tuple[str, str]]:
-    return [epcis_shapes.sgtin_parse(uri) for uri in signed.body.get("epcList", [])]
+def _named(signed: statements.SignedStatement) -> tuple:
+    """The packs, lot quantities, cases and parent case an entry names; nothing
+    for entries of other shapes."""
+    body = signed.body
+    try:
+        sgtins, cases = epcis_shapes.epcs_split(body.get("epcList") or body.get("childEPCs") or [])
+        lots = epcis_shapes.quantities_parse(body.get("quantityList", []))
+        parent = epcis_shapes.sscc_parse(body["parentID"]) if "parentID" in body else None
+    except ValueError:
+        return [], {}, [], None
+    return sgtins, lots, cases, parent
 
 
 def packs_of_batch_among(batch: Batch, sgtins: list[tuple[str, str]]) -> int:
