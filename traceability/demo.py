@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from traceability import keys
+from traceability.aggregation import case_pack, case_unpack, sscc_new
 from traceability.commissioning import batch_commission, product_register
 from traceability.models import Batch, Member, Organisation, Pack, Product
 from traceability.shipping import packs_decommission, shipment_create, shipment_receive
@@ -67,15 +68,10 @@ def demo_seed(spec: dict) -> None:
             manufactured_on=date.fromisoformat(item["manufactured_on"]),
             expires_on=date.fromisoformat(item["expires_on"]),
             quantity=item["quantity"],
+            serialized=item.get("serialized", True),
         )
     for flow in spec["flows"]:
-        batch = Batch.objects.get(product__gtin=flow["gtin"], lot=flow["lot"])
-        sender, receiver = orgs[flow["from"]], orgs[flow["to"]]
-        shipment = shipment_create(
-            sender=sender, receiver=receiver, sgtins=_held(batch, sender, flow["count"])
-        )
-        if flow["receive"]:
-            shipment_receive(receiver=receiver, shipment=shipment)
+        _flow(flow, orgs)
     for item in spec["dispense"]:
         batch = Batch.objects.get(product__gtin=item["gtin"], lot=item["lot"])
         pharmacy = orgs[item["pharmacy"]]
@@ -84,6 +80,26 @@ def demo_seed(spec: dict) -> None:
             sgtins=_held(batch, pharmacy, item["count"]),
             status=Pack.Status.SUPPLIED,
         )
+
+
+def _flow(flow: dict, orgs: dict[str, Organisation]) -> None:
+    """One shipment: counted packs, packs packed into a case first, or lot units."""
+    batch = Batch.objects.get(product__gtin=flow["gtin"], lot=flow["lot"])
+    sender, receiver = orgs[flow["from"]], orgs[flow["to"]]
+    if "units" in flow:
+        goods = {"lots": {(flow["gtin"], flow["lot"]): flow["units"]}}
+    elif flow.get("in_case"):
+        case = case_pack(
+            holder=sender, sscc=sscc_new(sender), sgtins=_held(batch, sender, flow["count"])
+        )
+        goods = {"ssccs": [case.sscc]}
+    else:
+        goods = {"sgtins": _held(batch, sender, flow["count"])}
+    shipment = shipment_create(sender=sender, receiver=receiver, **goods)
+    if flow["receive"]:
+        shipment_receive(receiver=receiver, shipment=shipment)
+        if "ssccs" in goods:  # the receiver breaks the case open to pick single packs
+            case_unpack(holder=receiver, sscc=goods["ssccs"][0])
 
 
 def demo_samples() -> dict:
