@@ -10,8 +10,7 @@ ledger applies them again without checking.
 import uuid
 from datetime import datetime
 
-from django.db import connection
-
+from traceability.bulk_sql import insert_rows, update_rows
 from traceability.custody_state import (
     SHIPPING_KINDS,
     Named,
@@ -33,7 +32,15 @@ from traceability.models import (
 )
 from traceability.statements import SignedStatement
 
-PACK_UPDATES = 1_000  # packs per UPDATE statement (7 parameters each)
+PACK_CUSTODY = [  # what custody events change on a pack; the key first
+    "id",
+    "shipment_id",
+    "custodian_id",
+    "status",
+    "last_entry",
+    "case_id",
+    "received_from_id",
+]
 PACK_STATUS = {"dispense": Pack.Status.SUPPLIED, "destroy": Pack.Status.DESTROYED}
 
 
@@ -42,9 +49,15 @@ def _event_time(body: dict) -> datetime:
 
 
 class CustodyRun:
-    def __init__(self, run):
-        self.run = [(signed, entry, named_in(signed.kind, signed.body)) for signed, entry in run]
-        self.state: State = read_state([(s, n) for s, _, n in self.run], lock=False)
+    def __init__(self, run, checked: State | None = None):
+        """`checked`: the state the rules read for these events, if they were just
+        checked in this transaction; reading it again would find the same rows."""
+        if checked is not None and checked.read_for([signed for signed, _ in run]):
+            self.run = [(s, e, n) for (s, n), (_, e) in zip(checked.events, run, strict=True)]
+            self.state = checked
+        else:
+            self.run = [(s, entry, named_in(s.kind, s.body)) for s, entry in run]
+            self.state = read_state([(s, n) for s, _, n in self.run], lock=False)
         self.shipments: dict[uuid.UUID, Shipment] = {}  # created or changed in this run
         self.lines: dict[tuple[int, int], ShipmentLine] = {}  # by (id(shipment), batch id)
         self.touched_packs: dict[int, Pack] = {}
@@ -54,8 +67,9 @@ class CustodyRun:
         self.in_shipment: dict[int, Shipment | None] = {}  # by id(pack or case)
         self.in_case: dict[int, Case | None] = {}  # by id(pack or case)
         self.touched_holdings: dict[tuple[int, int], Holding] = {}
-        self.events: list[BatchEvent] = []
-        self.pack_events: list[PackEvent] = []  # each pack's chain of custody
+        # index rows as dict keys: a pack named and also inside a named case is indexed once
+        self.events: dict[tuple[int, int, str, int], None] = {}  # BatchEvent rows
+        self.pack_events: dict[tuple[int, int, str], None] = {}  # each pack's chain of custody
 
     def apply(self) -> None:
         for signed, entry, named in self.run:
@@ -208,13 +222,11 @@ class CustodyRun:
     def _index(self, kind: str, entry: int, packs, named: Named, *org_ids: int) -> None:
         """Record that `entry` concerns these packs, and the batches it moved for
         each party."""
-        self.pack_events += [PackEvent(pack_id=p.pk, entry=entry, kind=kind) for p in packs]
+        self.pack_events.update(dict.fromkeys((p.pk, entry, kind) for p in packs))
         batch_ids = {p.batch_id for p in packs} | {b for b, _ in self._lots(named)}
         for batch_id in batch_ids:
             for org_id in set(org_ids):
-                self.events.append(
-                    BatchEvent(batch_id=batch_id, entry=entry, kind=kind, organisation_id=org_id)
-                )
+                self.events[(batch_id, entry, kind, org_id)] = None
 
     # -- writing ---------------------------------------------------------------
 
@@ -231,26 +243,27 @@ class CustodyRun:
                 item.parent_id = case.pk if case else None
 
     def _save(self) -> None:
-        shipments = list(self.shipments.values())
-        Shipment.objects.bulk_create([s for s in shipments if s.pk is None])
-        Shipment.objects.bulk_update(
-            [s for s in shipments if s.pk is not None],
-            ["pack_count", "status", "received_entry", "received_at"],
+        # Split before creating: creating gives the new ones their keys.
+        new = [s for s in self.shipments.values() if s.pk is None]
+        changed = [s for s in self.shipments.values() if s.pk is not None]
+        _shipments_create(new)
+        update_rows(
+            Shipment,
+            ["id", "pack_count", "status", "received_entry", "received_at"],
+            [(s.pk, s.pack_count, s.status, s.received_entry, s.received_at) for s in changed],
         )
         self._save_cases()
         for pack in self.touched_packs.values():
             self._placed(pack)
-        packs = list(self.touched_packs.values())
-        for start in range(0, len(packs), PACK_UPDATES):
-            _packs_update(packs[start : start + PACK_UPDATES])
+        update_rows(Pack, PACK_CUSTODY, [_custody_row(p) for p in self.touched_packs.values()])
         self._save_lines()
         holdings = list(self.touched_holdings.values())
         Holding.objects.bulk_create([h for h in holdings if h.pk is None])
         Holding.objects.bulk_update(
             [h for h in holdings if h.pk is not None], ["on_hand", "dispensed", "destroyed"]
         )
-        BatchEvent.objects.bulk_create(self.events, ignore_conflicts=True)
-        PackEvent.objects.bulk_create(self.pack_events, ignore_conflicts=True)
+        insert_rows(BatchEvent, ["batch_id", "entry", "kind", "organisation_id"], list(self.events))
+        insert_rows(PackEvent, ["pack_id", "entry", "kind"], list(self.pack_events))
 
     def _save_cases(self) -> None:
         cases = list(self.touched_cases.values())
@@ -282,33 +295,28 @@ class CustodyRun:
         ShipmentLine.objects.bulk_create(new)
 
 
-def _packs_update(packs: list[Pack]) -> None:
-    """Write the custody fields of `packs` with one UPDATE ... FROM (VALUES ...).
+def _custody_row(pack: Pack) -> tuple:
+    return tuple(getattr(pack, column) for column in PACK_CUSTODY)
 
-    Pack.objects.bulk_update would build a CASE with a branch per pack and
-    field: for a thousand packs, slower than the rest of an append together.
-    """
-    table = Pack._meta.db_table
-    row = "(%s, CAST(%s AS bigint), %s, %s, %s, CAST(%s AS bigint), CAST(%s AS bigint))"
-    values = ", ".join([row] * len(packs))
-    params = [
-        value
-        for p in packs
-        for value in (
-            p.pk,
-            p.shipment_id,
-            p.custodian_id,
-            p.status,
-            p.last_entry,
-            p.case_id,
-            p.received_from_id,
-        )
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET shipment_id = v.column2, custodian_id = v.column3,"  # noqa: S608
-            f" status = v.column4, last_entry = v.column5, case_id = v.column6,"
-            f" received_from_id = v.column7"
-            f" FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
-            params,
-        )
+
+SHIPMENT_COLUMNS = [
+    "public_id",
+    "sender_id",
+    "receiver_id",
+    "status",
+    "returning",
+    "pack_count",
+    "shipped_entry",
+    "received_entry",
+    "shipped_at",
+    "received_at",
+]
+
+
+def _shipments_create(shipments: list[Shipment]) -> None:
+    """Insert new shipments and give each its primary key."""
+    rows = [tuple(getattr(s, column) for column in SHIPMENT_COLUMNS) for s in shipments]
+    keys = dict(insert_rows(Shipment, SHIPMENT_COLUMNS, rows, returning=["public_id", "id"]))
+    for shipment in shipments:
+        shipment.pk = keys[shipment.public_id]
+        shipment._state.adding = False

@@ -114,6 +114,14 @@ class State:
     shipments: dict[uuid.UUID, Shipment] = field(default_factory=dict)
     # for each shipment a receipt names: its loose pack ids, top-level case ids, lot lines
     shipped: dict[int, tuple[set[int], set[int], dict[int, int]]] = field(default_factory=dict)
+    # the events this state was read for, with what each names
+    events: list[tuple[SignedStatement, Named | None]] = field(default_factory=list)
+
+    def read_for(self, statements: Sequence[SignedStatement]) -> bool:
+        """Whether this state was read for exactly `statements`, in this order."""
+        return len(statements) == len(self.events) and all(
+            mine is theirs for (mine, _), theirs in zip(self.events, statements, strict=True)
+        )
 
     def contents(self, case: Case) -> tuple[list[Case], list[Pack]]:
         """Every case and pack inside `case` now, at any depth. Applying events
@@ -201,7 +209,7 @@ def _read_shipped(state: State, shipment_pks: list[int]) -> None:
 def read_state(events: Sequence[tuple[SignedStatement, Named | None]], *, lock: bool) -> State:
     """The goods, parties and shipments `events` name. Events whose shape was
     refused (None) are skipped: the check names them."""
-    state = State()
+    state = State(events=list(events))
     ok = [(signed, named) for signed, named in events if named is not None]
     ssccs = {s for _, n in ok for s in n.ssccs} | {n.parent for _, n in ok if n.parent}
     _read_cases(state, ssccs, lock)

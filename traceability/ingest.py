@@ -40,5 +40,5 @@ def statements_ingest(*, organisation: Organisation, submitted: Sequence) -> lis
     """Check and append a batch of client-signed statements for `organisation`."""
     parsed = _parsed(organisation, submitted)
     keys = statements_check(parsed)  # signatures first: no rule looks at unsigned content
-    custody_check(organisation, parsed)
-    return statements_append(parsed, keys=keys)
+    checked = custody_check(organisation, parsed)
+    return statements_append(parsed, keys=keys, checked=checked)

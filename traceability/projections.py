@@ -19,7 +19,7 @@ from datetime import date
 
 from traceability import epcis_shapes
 from traceability.custody_apply import CustodyRun
-from traceability.custody_state import CUSTODY_KINDS, packs_by_sgtin
+from traceability.custody_state import CUSTODY_KINDS, State, packs_by_sgtin
 from traceability.models import (
     Batch,
     BatchEvent,
@@ -51,11 +51,14 @@ def applies_to(*kinds: str):
     return register
 
 
-def apply_batch(batch: Applied) -> None:
-    """Update the projections for appended statements, in ledger order."""
+def apply_batch(batch: Applied, *, checked: State | None = None) -> None:
+    """Update the projections for appended statements, in ledger order.
+
+    `checked`: what custody_rules.custody_check read for the batch, if it did.
+    """
     for custody, run in _runs(batch):
         if custody:
-            CustodyRun(run).apply()
+            CustodyRun(run, checked).apply()
         else:
             for signed, entry in run:
                 handler = APPLY.get(signed.kind)

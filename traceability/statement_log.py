@@ -12,10 +12,13 @@ from django.utils import timezone
 
 from ledger import storage
 from traceability import projections, statements
+from traceability.bulk_sql import insert_rows
+from traceability.custody_state import State
 from traceability.models import Organisation, SigningKey, StatementRecord
 
 CLOCK_SKEW = timedelta(minutes=5)
 REGULATOR_KINDS = ("root.", "key.")
+RECORD_COLUMNS = ["entry", "kind", "organisation_id", "key_id", "nonce", "issued_at"]
 
 
 class StatementRejected(ValueError):
@@ -76,23 +79,31 @@ def statements_check(batch: Sequence[statements.SignedStatement]) -> dict[str, S
     return keys
 
 
+def _record_row(record: StatementRecord) -> tuple:
+    return tuple(getattr(record, column) for column in RECORD_COLUMNS)
+
+
 def statements_append(
-    batch: Sequence[statements.SignedStatement], *, keys: dict[str, SigningKey] | None = None
+    batch: Sequence[statements.SignedStatement],
+    *,
+    keys: dict[str, SigningKey] | None = None,
+    checked: State | None = None,
 ) -> list[StatementRecord]:
     """Append the statements as one ledger batch and update the projections.
 
-    Pass `keys` from statements_check when the batch was checked already.
+    Pass `keys` from statements_check and `checked` from custody_check when
+    the batch was checked already in this transaction.
     """
     if keys is None:
         keys = statements_check(batch)
     with transaction.atomic():
         appended = storage.append([s.entry_bytes() for s in batch])
         applied = [(signed, appended.first_index + i) for i, signed in enumerate(batch)]
-        projections.apply_batch(applied)
+        projections.apply_batch(applied, checked=checked)
         records = projections.statement_records(applied, keys)
         try:
             with transaction.atomic():
-                StatementRecord.objects.bulk_create(records)
+                insert_rows(StatementRecord, RECORD_COLUMNS, [_record_row(r) for r in records])
         except IntegrityError:
             # A concurrent request used the same nonce between our check and now.
             raise StatementRejected(0, "nonce was already used: a replayed statement") from None
