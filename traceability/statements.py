@@ -30,6 +30,7 @@ NONCE_BYTES = 16
 MAX_ENTRY_BYTES = 64 * 1024
 ISSUED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 FIELDS = {"v", "kind", "body", "signer", "issued_at", "nonce"}
+SAFE_INTEGER = 2**53 - 1  # beyond it a JSON number is not an exact integer
 
 
 class StatementError(ValueError):
@@ -98,11 +99,34 @@ def build(*, kind: str, body: dict, org: str, key: str, issued_at: str | None = 
     }
 
 
+def _plain(value) -> bool:
+    """Strings, safe integers, booleans and null, in objects with ASCII keys and
+    arrays: JSON that json.dumps with sorted keys writes exactly as RFC 8785
+    does. Floats (ECMAScript number formatting) and non-ASCII keys (sorted by
+    UTF-16 code units) are not plain."""
+    if isinstance(value, str) or value is None or type(value) is bool:
+        return True
+    if type(value) is int:
+        return -SAFE_INTEGER <= value <= SAFE_INTEGER
+    if type(value) is dict:
+        return all(type(k) is str and k.isascii() and _plain(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_plain(item) for item in value)
+    return False
+
+
 def _jcs(statement: dict) -> bytes:
     try:
+        if _plain(statement):
+            text = json.dumps(statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            return text.encode()  # UnicodeEncodeError for a lone surrogate
         return rfc8785.dumps(statement)
+    except UnicodeEncodeError:
+        raise StatementError("statement cannot be canonicalized: a string is not UTF-8") from None
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise StatementError(f"statement cannot be canonicalized: {exc}") from None
+    except RecursionError:
+        raise StatementError("statement cannot be canonicalized: nested too deeply") from None
 
 
 def signing_bytes(statement: dict) -> bytes:

@@ -6,6 +6,8 @@ import json
 import nacl.signing
 import pytest
 import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from traceability import statements
 
@@ -156,3 +158,58 @@ def test_parsed_statements_store_exactly_the_bytes_that_were_verified(key):
     parsed = statements.parse(json.loads(signed.entry_bytes()))
     statements.verify(parsed, bytes(key.verify_key))
     assert parsed.entry_bytes() == signed.entry_bytes()
+
+
+SAFE = 2**53 - 1
+ASCII = st.text(st.characters(max_codepoint=127), max_size=8)
+
+
+def json_values(scalars, keys):
+    return st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=5) | st.dictionaries(keys, inner, max_size=5),
+        max_leaves=30,
+    )
+
+
+# what the fast path takes (json.dumps), and anything JSON at all (some go to rfc8785)
+scalars = st.none() | st.booleans() | st.integers(-SAFE, SAFE) | st.text()
+plain = json_values(scalars, ASCII)
+anything = json_values(
+    scalars | st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8) | st.sampled_from(["a", "B", "é", "\ufb01", "\U0001f48a"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(body=st.dictionaries(ASCII, plain, max_size=6))
+def test_the_bytes_to_sign_of_plain_json_are_exactly_rfc8785(body):
+    statement = new_statement(nacl.signing.SigningKey(bytes(32)), body=body)
+    assert statements.signing_bytes(statement) == statements.DOMAIN + rfc8785.dumps(statement)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.dictionaries(st.text(max_size=8), anything, max_size=6))
+def test_the_bytes_to_sign_of_any_json_are_exactly_rfc8785(body):
+    statement = new_statement(nacl.signing.SigningKey(bytes(32)), body=body)
+    assert statements.signing_bytes(statement) == statements.DOMAIN + rfc8785.dumps(statement)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"text": "\ud800"}, {"\udfff": 1}, {"n": 2**53}, {"n": float("nan")}],
+    ids=["lone surrogate", "surrogate key", "unsafe integer", "NaN"],
+)
+def test_what_rfc8785_cannot_canonicalize_is_refused(key, body):
+    with pytest.raises(statements.StatementError, match="cannot be canonicalized"):
+        statements.signing_bytes(new_statement(key, body=body))
+
+
+def test_a_statement_nested_too_deeply_is_refused_not_crashed(key):
+    body: dict = {}
+    nested = body
+    for _ in range(5_000):
+        nested["x"] = {}
+        nested = nested["x"]
+    with pytest.raises(statements.StatementError, match="nested too deeply"):
+        statements.signing_bytes(new_statement(key, body=body))
