@@ -9,6 +9,7 @@ import nacl.signing
 import pytest
 from django.core.management import call_command
 
+from ledger import storage
 from tests import factories
 from traceability import keys, projections, rebuild
 from traceability.commissioning import batch_commission, product_register
@@ -228,3 +229,20 @@ def test_a_custodial_shipment_of_1200_packs_counts_1200_live_and_replayed(
     assert received.status == Shipment.Status.RECEIVED
     assert Pack.objects.filter(custodian=distributor, shipment=None).count() == 1_200
     assert differences() == []
+
+
+def test_a_forged_statement_deep_in_a_large_batch_is_named_and_nothing_is_written(
+    manufacturer, distributor, regulator, packs
+):
+    seed = own_key(manufacturer, regulator)
+    submitted = [ship(manufacturer, distributor, [sgtin], seed) for sgtin in packs[:400]]
+    forged = submitted[371]["statement"]["body"]
+    forged["destinationList"][0]["destination"] = "https://id.gs1.org/414/4012345000009"
+    size = storage.head_size()
+
+    with pytest.raises(StatementRejected, match="signature does not verify") as refused:
+        statements_ingest(organisation=manufacturer, submitted=submitted)
+
+    assert refused.value.position == 371
+    assert storage.head_size() == size
+    assert not Shipment.objects.exists()
