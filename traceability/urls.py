@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts import api as accounts_api
 from accounts import views as accounts_views
+from manufacturers import api as manufacturers_api
 from traceability import api as traceability_api
 from traceability import verify_api, views
 
@@ -27,5 +28,11 @@ urlpatterns = [
     # verification (issue 5)
     path("api/v1/verify", verify_api.VerifyView.as_view(), name="api-verify"),
     path("pharmacy/", include("pharmacies.urls")),
+    # Barcodes and labels
+    path(
+        "api/v1/batches/<str:gtin>/<path:lot>/labels.pdf",
+        manufacturers_api.BatchLabelsView.as_view(),
+        name="api-batch-labels",
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,8 @@ history straight from the ledger, each entry's signature checked."""
 
 from django.shortcuts import get_object_or_404, render
 
+from manufacturers.labels import LAYOUTS
+from manufacturers.selectors import batches_for_labels
 from traceability.models import Organisation, Pack
 from traceability.web import reads
 from traceability.web.access import organisation_required
@@ -46,5 +48,6 @@ def batch_detail(request, org: Organisation, gtin: str, lot: str):
         "holdings": rows,
         "history": history,
         "my_stock": reads.packs_in_stock(org).filter(batch=batch).count(),
+        "label_layouts": LAYOUTS if batches_for_labels(org).filter(pk=batch.pk).exists() else None,
     }
     return render(request, "traceability/batch.html", context)
