@@ -36,3 +36,23 @@ def decode_image(image: Image.Image) -> list[Decoded]:
 
 def decode_pages(pdf: bytes, folder: Path) -> list[list[Decoded]]:
     return [decode_image(Image.open(page)) for page in render_pdf(pdf, folder)]
+
+
+def symbol_image(content: str, fmt=zxingcpp.BarcodeFormat.DataMatrix, scale: int = 8):
+    """A printed GS1 symbol as a PIL image: `content` in zxing-cpp's bracketed GS1 syntax,
+    e.g. "[01]09506000134352[21]ABC"."""
+    symbol = zxingcpp.create_barcode(content, fmt, gs1=True)
+    image = symbol.to_image(scale=scale)
+    height, width = image.shape
+    return Image.frombytes("L", (width, height), bytes(memoryview(image)))
+
+
+def photo_of(symbols, size=(1200, 900), angle: float = 7) -> Image.Image:
+    """Symbols on a grey desk, turned a little, as a phone photo would have them."""
+    photo = Image.new("L", size, 170)
+    x = 80
+    for symbol in symbols:
+        turned = symbol.convert("RGBA").rotate(angle, expand=True, fillcolor=(170, 170, 170, 255))
+        photo.paste(turned.convert("L"), (x, 120))
+        x += turned.width + 80
+    return photo

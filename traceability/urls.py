@@ -7,7 +7,7 @@ from accounts import api as accounts_api
 from accounts import views as accounts_views
 from manufacturers import api as manufacturers_api
 from traceability import api as traceability_api
-from traceability import verify_api, views
+from traceability import scan_api, verify_api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -29,6 +29,8 @@ urlpatterns = [
     path("api/v1/verify", verify_api.VerifyView.as_view(), name="api-verify"),
     path("pharmacy/", include("pharmacies.urls")),
     # Barcodes and labels
+    path("api/v1/scan", scan_api.ScanView.as_view(), name="api-scan"),
+    path("api/v1/scan/image", scan_api.ScanImageView.as_view(), name="api-scan-image"),
     path(
         "api/v1/batches/<str:gtin>/<path:lot>/labels.pdf",
         manufacturers_api.BatchLabelsView.as_view(),
