@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format lock bench clean
+.PHONY: run test lint format lock bench clean vendor-js
 
 $(STAMP): requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,18 @@ lock:
 bench: $(STAMP)
 	$(BIN)/python bench/ledger_append.py
 	$(BIN)/python bench/ledger_proofs.py
+
+# Browser libraries the app serves itself (no CDN), pinned by frontend/package-lock.json.
+ZXING_WASM := traceability/static/vendor/zxing-wasm
+vendor-js:
+	cd frontend && npm ci --ignore-scripts --no-audit --no-fund
+	rm -rf $(ZXING_WASM) && mkdir -p $(ZXING_WASM)/es/reader $(ZXING_WASM)/reader
+	cp frontend/node_modules/zxing-wasm/dist/es/share.js $(ZXING_WASM)/es/
+	cp frontend/node_modules/zxing-wasm/dist/es/reader/index.js $(ZXING_WASM)/es/reader/
+	cp frontend/node_modules/zxing-wasm/dist/reader/zxing_reader.wasm $(ZXING_WASM)/reader/
+	cp frontend/node_modules/zxing-wasm/LICENSE $(ZXING_WASM)/
+	node -p '"zxing-wasm " + require("./frontend/node_modules/zxing-wasm/package.json").version' \
+		> $(ZXING_WASM)/VERSION
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -66,6 +66,11 @@ def parse_scan(raw: str, *, separator: str | None = None) -> Scan:
     return _scan_from(elements, raw)
 
 
+def check_separator(separator: str | None) -> None:
+    """Raise ScanError (field "separator") unless `separator` can stand in for GS."""
+    _separators(separator)
+
+
 def _cleaned(raw: object) -> str:
     if not isinstance(raw, str):
         raise ScanError("the scanned code must be text", field="code")
