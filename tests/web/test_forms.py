@@ -295,9 +295,9 @@ def test_dispensing_a_pack_i_do_not_hold_is_refused_and_nothing_is_dispensed(
 def test_a_malformed_line_is_refused_with_its_number(as_pharmacy, ledger_unchanged):
     response = as_pharmacy.post("/dispense/", {"lines": f"{GTIN} ABC\nnot a pack"})
     assert response.status_code == 400
-    assert "Line 2 (&#x27;not a pack&#x27;): expected a GTIN, a space and a serial." in (
-        response.content.decode()
-    )
+    page = response.content.decode()
+    assert "Line 2 (&#x27;not a pack&#x27;): no GS1 application identifier" in page
+    assert "Scan the pack, or type its GTIN, a space and its serial." in page
 
 
 def test_an_unknown_serial_is_refused(batch, as_pharmacy, ledger_unchanged):

@@ -185,6 +185,22 @@ def case_unpack(request, org: Organisation, sscc: str):
     return redirect("custody:cases")
 
 
+@organisation_required(HOLDERS)
+def shipment_find(request, org: Organisation):
+    """Scan a pack or case that arrived: the in-transit shipment to you that holds it."""
+    form = forms.ScanForm(request.GET if "code" in request.GET else None)
+    shipment, status = None, 400 if form.is_bound else 200
+    if form.is_bound and form.is_valid():
+        shipment, problem = reads.inbound_shipment_holding(org, form.cleaned_data["scan"])
+        status = 404 if problem else 200
+        if problem:
+            form.add_error("code", problem)
+    context = {"form": form, "shipment": shipment}
+    if shipment:
+        context["contents"] = reads.shipment_contents([shipment]).get(shipment.pk, [])
+    return render(request, "traceability/shipment_find.html", context, status=status)
+
+
 @require_POST
 @organisation_required(HOLDERS)
 def receive(request, org: Organisation, public_id):
@@ -224,7 +240,7 @@ def _decommission(request, org: Organisation, status: str):
     if request.method == "POST" and form.is_valid():
         try:
             decommissioned = shipping.packs_decommission(
-                holder=org, sgtins=form.cleaned_data["lines"], status=status
+                holder=org, sgtins=form.cleaned_data["sgtins"], status=status
             )
         except REFUSALS as refusal:
             form.add_error(None, str(refusal))

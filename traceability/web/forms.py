@@ -6,6 +6,7 @@ import re
 from django import forms
 
 from traceability.models import Batch, Organisation, Product
+from traceability.scanning import MAX_SCAN_LENGTH, Scan, ScanError, check_separator, parse_scan
 from traceability.web import reads
 
 GTIN_LENGTHS = (8, 12, 13, 14)
@@ -211,35 +212,139 @@ class CasePackForm(forms.Form):
         return cleaned
 
 
+# Scan fields (templates/traceability/_scan_field.html): scan-field.js finds the box by
+# data-scan-input; browsers must not "correct" a code as it is typed.
+SCAN_INPUT_ATTRS = {
+    "data-scan-input": "",
+    "autocomplete": "off",
+    "autocapitalize": "off",
+    "spellcheck": "false",
+}
+
+
+def separator_field() -> forms.CharField:
+    return forms.CharField(
+        label="Separator",
+        required=False,
+        max_length=1,
+        strip=False,
+        help_text="If your scanner sends a character such as | where the code has a group "
+        "separator (FNC1), enter it here. This browser remembers it.",
+        widget=forms.TextInput(attrs={"data-scan-separator": "", "autocomplete": "off"}),
+    )
+
+
+def clean_separator(separator: str) -> str:
+    try:
+        check_separator(separator or None)
+    except ScanError as exc:
+        raise forms.ValidationError(exc.message) from None
+    return separator
+
+
+def scan_line(line: str, separator: str | None) -> Scan:
+    """One line of a scan box: anything parse_scan reads; a ScanError otherwise."""
+    return parse_scan(line, separator=separator or None)
+
+
+# Typed by hand before scanners: a GTIN, a space, the serial.
 LINE = re.compile(r"(?P<gtin>[0-9]{8,14})\s+(?P<serial>\S+)")
 
 
+def pack_of_line(number: int, line: str, separator: str | None) -> tuple[str, str]:
+    typed = LINE.fullmatch(line)
+    if typed and len(typed["gtin"]) in GTIN_LENGTHS:
+        return gtin_14(typed["gtin"]), typed["serial"]
+    try:
+        scan = scan_line(line, separator)
+    except ScanError as exc:
+        raise forms.ValidationError(
+            f"Line {number} ({line[:40]!r}): {exc.message}. Scan the pack, or type its GTIN, "
+            "a space and its serial."
+        ) from None
+    if scan.sscc and not scan.gtin:
+        raise forms.ValidationError(
+            f"Line {number} is the label of a case (SSCC {scan.sscc}); scan the packs in it."
+        )
+    if not scan.serial:
+        raise forms.ValidationError(
+            f"Line {number}: the code names product {scan.gtin} but no serial number (21); "
+            "scan the 2D code of the pack itself."
+        )
+    return scan.gtin, scan.serial
+
+
 class SerialLinesForm(forms.Form):
-    """Packs named one per line: the GTIN, a space, the serial."""
+    """Packs, one per line: a scan of the pack's code in any form a scanner or phone
+    gives, or the GTIN, a space and the serial typed by hand."""
 
     lines = forms.CharField(
         label="Packs",
-        widget=forms.Textarea(attrs={"rows": 8, "cols": 48, "spellcheck": "false"}),
-        help_text="One pack per line: GTIN, a space, then the serial "
-        "(e.g. 09506000134352 7XKQ2M9PLR4T).",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 48, **SCAN_INPUT_ATTRS}),
+        help_text="Scan each pack: the scanner starts a new line after each code. Or type "
+        "one per line the GTIN, a space and the serial (e.g. 09506000134352 7XKQ2M9PLR4T).",
     )
+    separator = separator_field()
 
-    def clean_lines(self):
-        return parse_serial_lines(self.cleaned_data["lines"], required=True)
+    def clean(self):
+        cleaned = super().clean()
+        if "lines" not in cleaned or self.has_error("separator"):
+            return cleaned
+        sgtins = []
+        try:
+            # Not splitlines(): it also splits at ASCII 29, the separator inside a scan.
+            for number, line in enumerate(cleaned["lines"].split("\n"), start=1):
+                if line.strip():
+                    sgtins.append(pack_of_line(number, line.strip(), cleaned.get("separator")))
+        except forms.ValidationError as exc:
+            self.add_error("lines", exc)
+            return cleaned
+        if not sgtins:
+            self.add_error("lines", "Name at least one pack.")
+        elif len(sgtins) > MAX_LINES:
+            self.add_error("lines", f"At most {MAX_LINES:,} packs at a time.")
+        cleaned["sgtins"] = sgtins
+        return cleaned
+
+    def clean_separator(self):
+        return clean_separator(self.cleaned_data["separator"])
+
+
+class ScanForm(forms.Form):
+    """One scanned pack or case."""
+
+    code = forms.CharField(
+        label="Scan a pack or case",
+        max_length=MAX_SCAN_LENGTH,
+        strip=False,  # a trailing group separator is data
+        widget=forms.TextInput(attrs=SCAN_INPUT_ATTRS),
+        help_text="The 2D code of a pack, the barcode of a case (SSCC), a GS1 Digital Link "
+        "or the bracketed text printed beside a code.",
+    )
+    separator = separator_field()
+
+    def clean_separator(self):
+        return clean_separator(self.cleaned_data["separator"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if "code" not in cleaned or self.has_error("separator"):
+            return cleaned
+        try:
+            cleaned["scan"] = scan_line(cleaned["code"], cleaned.get("separator"))
+        except ScanError as exc:
+            self.add_error("code", exc.message)
+        return cleaned
 
 
 def parse_serial_lines(text: str, *, required: bool) -> list[tuple[str, str]]:
-    """(GTIN-14, serial) per non-empty line of "GTIN serial"."""
+    """(GTIN-14, serial) per non-empty line: a scanned pack or "GTIN serial" typed."""
     sgtins = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        match = LINE.fullmatch(line.strip())
-        if match is None or len(match["gtin"]) not in GTIN_LENGTHS:
-            raise forms.ValidationError(
-                f"Line {number} ({line.strip()[:40]!r}): expected a GTIN, a space and a serial."
-            )
-        sgtins.append((gtin_14(match["gtin"]), match["serial"]))
+    # Not splitlines(): it also splits at ASCII 29, the separator inside a scan.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            sgtins.append(pack_of_line(number, line.strip(), None))
     if required and not sgtins:
         raise forms.ValidationError("Name at least one pack.")
     if len(sgtins) > MAX_LINES:

@@ -317,3 +317,27 @@ def entry_parties(batch: Batch, entries) -> dict[int, list[Organisation]]:
     for event in events.order_by("entry", "organisation__name"):
         found[event.entry].append(event.organisation)
     return found
+
+
+def inbound_shipment_holding(org: Organisation, scan) -> tuple[Shipment | None, str]:
+    """The in-transit shipment addressed to `org` that holds the scanned pack, or why
+    there is none. Shipments to others are never found: the message is the same."""
+    if not (scan.gtin and scan.serial):
+        what = f"case SSCC {scan.sscc}" if scan.sscc else f"product {scan.gtin} without a serial"
+        return None, f"This code names {what}; scan the 2D code of a pack in the shipment."
+    pack = (
+        Pack.objects.filter(
+            gtin=scan.gtin,
+            serial=scan.serial,
+            shipment__receiver=org,
+            shipment__status=Shipment.Status.IN_TRANSIT,
+        )
+        .select_related("shipment__sender")
+        .first()
+    )
+    if pack is None:
+        return None, (
+            f"No shipment on its way to you holds pack {scan.gtin} / {scan.serial}. "
+            "It may be received already, or sent somewhere else."
+        )
+    return pack.shipment, ""

@@ -25,6 +25,7 @@ urlpatterns = [
     path("cases/", custody.cases, name="cases"),
     path("cases/<str:sscc>/unpack/", custody.case_unpack, name="case-unpack"),
     path("shipments/<uuid:public_id>/receive/", custody.receive, name="receive"),
+    path("shipments/find/", custody.shipment_find, name="shipment-find"),
     path("dispense/", custody.dispense, name="dispense"),
     path("destroy/", custody.destroy, name="destroy"),
     # alerts inbox (issue 5)
