@@ -9,8 +9,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import ApiErrorSerializer
-from manufacturers.labels import DEFAULT_LAYOUT, LAYOUTS, LabelError, layout_named, pack_labels_pdf
-from manufacturers.selectors import batches_for_labels, pack_labels_of
+from manufacturers.labels import (
+    DEFAULT_LAYOUT,
+    LAYOUTS,
+    LabelError,
+    case_labels_pdf,
+    layout_named,
+    pack_labels_pdf,
+)
+from manufacturers.selectors import batches_for_labels, case_label, cases_for_labels, pack_labels_of
+from traceability.models import Organisation
+from traceability.scanning import ScanError, parse_scan
 from traceability.selectors import organisation_of
 
 LAYOUT_PARAMETER = OpenApiParameter(
@@ -74,3 +83,64 @@ class BatchLabelsView(APIView):
         except LabelError as exc:
             return label_error(exc)
         return pdf_response(pdf, f"labels-{gtin}-{slugify(lot) or 'lot'}-{layout.key}.pdf")
+
+
+SSCC_PARAMETER = OpenApiParameter(
+    "sscc",
+    str,
+    many=True,
+    description="the cases to label (repeat the parameter); without it, every case you hold",
+)
+MAX_CASES_NAMED = 1_000
+
+
+def ssccs_named(request) -> list[str]:
+    """The ?sscc= values, each read as a scan would be (18 digits, or (00)…, or a scan)."""
+    named = request.query_params.getlist("sscc")
+    if len(named) > MAX_CASES_NAMED:
+        raise LabelError(f"name at most {MAX_CASES_NAMED:,} cases at once", field="sscc")
+    ssccs = []
+    for raw in named:
+        try:
+            scan = parse_scan(raw)
+        except ScanError as exc:
+            raise LabelError(f"sscc {raw[:40]!r}: {exc.message}", field="sscc") from None
+        if scan.sscc is None:
+            raise LabelError(f"sscc {raw[:40]!r} is not an SSCC", field="sscc")
+        ssccs.append(scan.sscc)
+    return ssccs
+
+
+class CaseLabelsView(APIView):
+    @extend_schema(
+        summary="Case and pallet labels as a PDF label sheet",
+        description=(
+            "One GS1-128 symbol per case carrying (00) SSCC (readers report `]C1`), the "
+            "human-readable SSCC beneath and what the case holds above. Cases you hold; "
+            "regulators name the cases they want. A case you may not label is 404."
+        ),
+        parameters=[SSCC_PARAMETER, LAYOUT_PARAMETER, SKIP_PARAMETER],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, "the label sheets"),
+            400: OpenApiResponse(ApiErrorSerializer, "a bad SSCC, layout or skip"),
+            404: OpenApiResponse(ApiErrorSerializer, "a named case you may not label"),
+        },
+    )
+    def get(self, request):
+        org = organisation_of(request.user)
+        cases = cases_for_labels(org)
+        try:
+            ssccs = ssccs_named(request)
+            if not ssccs and org.role == Organisation.Role.REGULATOR:
+                raise LabelError("name the cases to label: ?sscc=…", field="sscc")
+            if ssccs:
+                cases = cases.filter(sscc__in=ssccs)
+                missing = sorted(set(ssccs) - {c.sscc for c in cases})
+                if missing:
+                    raise NotFound(f"no case {missing[0]} whose label you may print")
+            layout = layout_named(request.query_params.get("layout"))
+            labels = (case_label(case) for case in cases.iterator(chunk_size=2_000))
+            pdf = case_labels_pdf(labels, layout=layout, skip=skip_of(request))
+        except LabelError as exc:
+            return label_error(exc)
+        return pdf_response(pdf, f"case-labels-{layout.key}.pdf")

@@ -2,10 +2,10 @@
 
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
-from manufacturers.labels import PackLabel
-from traceability.models import Batch, Organisation
+from manufacturers.labels import CaseLabel, PackLabel
+from traceability.models import Batch, Case, Organisation
 
 LABEL_CHUNK = 2_000
 
@@ -35,3 +35,27 @@ def pack_labels_of(batch: Batch) -> Iterator[PackLabel]:
             lot=batch.lot,
             serial=serial,
         )
+
+
+def cases_for_labels(org: Organisation | None) -> QuerySet[Case]:
+    """Cases and pallets (and the cases on them) whose labels `org` may print: those it
+    holds and has not shipped; regulators any."""
+    cases = Case.objects.annotate(
+        loose_packs=Count("packs", distinct=True), inner_cases=Count("cases", distinct=True)
+    ).order_by("sscc")
+    if org is None:
+        return cases.none()
+    if org.role == Organisation.Role.REGULATOR:
+        return cases
+    return cases.filter(custodian=org, shipment__isnull=True)
+
+
+def case_label(case: Case) -> CaseLabel:
+    """The label of a case, captioned with what it holds (a pallet counts its cases)."""
+    parts = []
+    if case.inner_cases:
+        parts.append(f"{case.inner_cases} case{'s' if case.inner_cases != 1 else ''}")
+    if case.loose_packs or not parts:
+        parts.append(f"{case.loose_packs} pack{'s' if case.loose_packs != 1 else ''}")
+    kind = "Pallet" if case.inner_cases else "Case"
+    return CaseLabel(sscc=case.sscc, caption=f"{kind}: {' and '.join(parts)}")

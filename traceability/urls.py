@@ -36,5 +36,10 @@ urlpatterns = [
         manufacturers_api.BatchLabelsView.as_view(),
         name="api-batch-labels",
     ),
+    path(
+        "api/v1/cases/labels.pdf",
+        manufacturers_api.CaseLabelsView.as_view(),
+        name="api-case-labels",
+    ),
     path("admin/", admin.site.urls),
 ]

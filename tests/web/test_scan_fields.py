@@ -7,7 +7,9 @@ import pytest
 
 from ledger import storage
 from tests.web.helpers import deliver, in_stock, ship
+from traceability.aggregation import case_pack, sscc_new
 from traceability.models import Pack, Shipment
+from traceability.shipping import shipment_create
 
 pytestmark = pytest.mark.django_db
 
@@ -78,10 +80,10 @@ def test_a_scanned_wrong_check_digit_names_the_line_and_the_gtin(batch, as_pharm
     assert storage.head_size() == size
 
 
-def test_a_case_label_on_the_dispense_form_asks_for_the_packs(batch, as_pharmacy):
+def test_an_unknown_case_label_on_the_dispense_form_is_refused(batch, as_pharmacy):
     response = as_pharmacy.post("/dispense/", {"lines": "]C100106141412345678908"})
     assert response.status_code == 400
-    assert "Line 1 is the label of a case (SSCC 106141412345678908)" in response.content.decode()
+    assert "case 106141412345678908 is unknown" in response.content.decode()
 
 
 def test_a_product_barcode_without_serial_is_refused(batch, as_pharmacy):
@@ -167,3 +169,78 @@ def test_the_policy_lets_webassembly_compile_but_never_eval(client):
     assert "script-src 'self' 'wasm-unsafe-eval'" in policy
     assert "'unsafe-eval'" not in policy
     assert "'unsafe-inline'" not in policy
+
+
+# Cases (SSCC)
+
+
+def packed(holder, packs):
+    return case_pack(
+        holder=holder, sscc=sscc_new(holder), sgtins=[(p.gtin, p.serial) for p in packs]
+    )
+
+
+def test_distributor_destroys_a_whole_case_by_scanning_its_label(
+    batch, manufacturer, distributor, as_distributor
+):
+    deliver(batch, manufacturer, distributor, 3)
+    packs = in_stock(batch, distributor)
+    case = packed(distributor, packs)
+    response = as_distributor.post("/destroy/", {"lines": f"]C100{case.sscc}"}, follow=True)
+    assert "Destroyed 3 packs." in [str(m) for m in response.context["messages"]]
+    assert statuses(packs) == {Pack.Status.DESTROYED}
+
+
+def test_a_case_label_on_the_dispense_form_is_refused_by_the_rules(
+    batch, manufacturer, pharmacy, as_pharmacy
+):
+    deliver(batch, manufacturer, pharmacy, 2)
+    case = packed(pharmacy, in_stock(batch, pharmacy))
+    size = storage.head_size()
+    response = as_pharmacy.post("/dispense/", {"lines": f"(00){case.sscc}"})
+    assert response.status_code == 400
+    assert f"dispense packs, not cases: unpack case {case.sscc} first" in (
+        response.content.decode()
+    )
+    assert storage.head_size() == size
+
+
+def test_receiver_scans_a_case_label_and_finds_its_shipment(
+    batch, manufacturer, distributor, as_distributor
+):
+    case = packed(manufacturer, list(batch.packs.order_by("pk")[:4]))
+    shipment = shipment_create(sender=manufacturer, receiver=distributor, ssccs=[case.sscc])
+    response = as_distributor.get("/shipments/find/", {"code": f"]C100{case.sscc}"})
+    assert response.status_code == 200
+    assert f'action="/shipments/{shipment.public_id}/receive/"' in response.content.decode()
+    assert "Receive all 4 packs" in response.content.decode()
+
+
+def test_a_pack_inside_a_shipped_case_finds_the_shipment_too(
+    batch, manufacturer, distributor, as_distributor
+):
+    packs = list(batch.packs.order_by("pk")[:2])
+    case = packed(manufacturer, packs)
+    shipment = shipment_create(sender=manufacturer, receiver=distributor, ssccs=[case.sscc])
+    response = as_distributor.get("/shipments/find/", {"code": datamatrix(packs[1])})
+    assert f'action="/shipments/{shipment.public_id}/receive/"' in response.content.decode()
+
+
+def test_packing_a_case_takes_scanned_packs_and_a_pallet_takes_scanned_case_labels(
+    batch, manufacturer, as_manufacturer
+):
+    packs = list(batch.packs.order_by("pk")[:2])
+    response = as_manufacturer.post("/cases/", {"packs": "\n".join(map(datamatrix, packs))})
+    assert response.status_code == 302
+    case = Pack.objects.get(pk=packs[0].pk).case
+    assert case is not None
+    response = as_manufacturer.post("/cases/", {"cases": f"]C100{case.sscc}\n"})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.parent is not None
+
+
+def test_a_case_label_among_the_packs_to_pack_is_named(batch, as_manufacturer):
+    response = as_manufacturer.post("/cases/", {"packs": "(00)106141412345678908"})
+    assert response.status_code == 400
+    assert "Line 1 is a case (SSCC 106141412345678908), not a pack." in response.content.decode()

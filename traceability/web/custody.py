@@ -240,7 +240,10 @@ def _decommission(request, org: Organisation, status: str):
     if request.method == "POST" and form.is_valid():
         try:
             decommissioned = shipping.packs_decommission(
-                holder=org, sgtins=form.cleaned_data["sgtins"], status=status
+                holder=org,
+                sgtins=form.cleaned_data["sgtins"],
+                ssccs=form.cleaned_data["ssccs"],
+                status=status,
             )
         except REFUSALS as refusal:
             form.add_error(None, str(refusal))

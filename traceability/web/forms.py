@@ -199,11 +199,7 @@ class CasePackForm(forms.Form):
         return parse_serial_lines(self.cleaned_data["packs"], required=False)
 
     def clean_cases(self):
-        ssccs = [line.strip() for line in self.cleaned_data["cases"].splitlines() if line.strip()]
-        for number, sscc in enumerate(ssccs, start=1):
-            if not re.fullmatch(r"[0-9]{18}", sscc):
-                raise forms.ValidationError(f"Line {number} ({sscc[:40]!r}): an SSCC is 18 digits.")
-        return ssccs
+        return parse_sscc_lines(self.cleaned_data["cases"])
 
     def clean(self):
         cleaned = super().clean()
@@ -251,7 +247,8 @@ def scan_line(line: str, separator: str | None) -> Scan:
 LINE = re.compile(r"(?P<gtin>[0-9]{8,14})\s+(?P<serial>\S+)")
 
 
-def pack_of_line(number: int, line: str, separator: str | None) -> tuple[str, str]:
+def scanned_item(number: int, line: str, separator: str | None) -> tuple[str, str] | str:
+    """Line `number` as a pack (GTIN, serial) or a case (its SSCC)."""
     typed = LINE.fullmatch(line)
     if typed and len(typed["gtin"]) in GTIN_LENGTHS:
         return gtin_14(typed["gtin"]), typed["serial"]
@@ -263,9 +260,7 @@ def pack_of_line(number: int, line: str, separator: str | None) -> tuple[str, st
             "a space and its serial."
         ) from None
     if scan.sscc and not scan.gtin:
-        raise forms.ValidationError(
-            f"Line {number} is the label of a case (SSCC {scan.sscc}); scan the packs in it."
-        )
+        return scan.sscc
     if not scan.serial:
         raise forms.ValidationError(
             f"Line {number}: the code names product {scan.gtin} but no serial number (21); "
@@ -275,15 +270,16 @@ def pack_of_line(number: int, line: str, separator: str | None) -> tuple[str, st
 
 
 class SerialLinesForm(forms.Form):
-    """Packs, one per line: a scan of the pack's code in any form a scanner or phone
-    gives, or the GTIN, a space and the serial typed by hand."""
+    """Packs and cases, one per line: a scan of the pack's code or the case's label in
+    any form a scanner or phone gives, or a pack's GTIN, a space and its serial typed."""
 
     lines = forms.CharField(
         label="Packs",
         strip=False,
         widget=forms.Textarea(attrs={"rows": 8, "cols": 48, **SCAN_INPUT_ATTRS}),
-        help_text="Scan each pack: the scanner starts a new line after each code. Or type "
-        "one per line the GTIN, a space and the serial (e.g. 09506000134352 7XKQ2M9PLR4T).",
+        help_text="Scan each pack, or a case's label for all it holds: the scanner starts a new "
+        "line after each code. Or type one pack per line: the GTIN, a space and the serial "
+        "(e.g. 09506000134352 7XKQ2M9PLR4T).",
     )
     separator = separator_field()
 
@@ -291,20 +287,18 @@ class SerialLinesForm(forms.Form):
         cleaned = super().clean()
         if "lines" not in cleaned or self.has_error("separator"):
             return cleaned
-        sgtins = []
+        sgtins, ssccs = [], []
         try:
-            # Not splitlines(): it also splits at ASCII 29, the separator inside a scan.
-            for number, line in enumerate(cleaned["lines"].split("\n"), start=1):
-                if line.strip():
-                    sgtins.append(pack_of_line(number, line.strip(), cleaned.get("separator")))
+            for _, item in scanned_items(cleaned["lines"], cleaned.get("separator")):
+                (ssccs if isinstance(item, str) else sgtins).append(item)
         except forms.ValidationError as exc:
             self.add_error("lines", exc)
             return cleaned
-        if not sgtins:
+        if not (sgtins or ssccs):
             self.add_error("lines", "Name at least one pack.")
-        elif len(sgtins) > MAX_LINES:
-            self.add_error("lines", f"At most {MAX_LINES:,} packs at a time.")
-        cleaned["sgtins"] = sgtins
+        elif len(sgtins) + len(ssccs) > MAX_LINES:
+            self.add_error("lines", f"At most {MAX_LINES:,} packs or cases at a time.")
+        cleaned["sgtins"], cleaned["ssccs"] = sgtins, ssccs
         return cleaned
 
     def clean_separator(self):
@@ -341,12 +335,30 @@ class ScanForm(forms.Form):
 def parse_serial_lines(text: str, *, required: bool) -> list[tuple[str, str]]:
     """(GTIN-14, serial) per non-empty line: a scanned pack or "GTIN serial" typed."""
     sgtins = []
-    # Not splitlines(): it also splits at ASCII 29, the separator inside a scan.
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.strip():
-            sgtins.append(pack_of_line(number, line.strip(), None))
+    for number, item in scanned_items(text):
+        if isinstance(item, str):
+            raise forms.ValidationError(f"Line {number} is a case (SSCC {item}), not a pack.")
+        sgtins.append(item)
     if required and not sgtins:
         raise forms.ValidationError("Name at least one pack.")
     if len(sgtins) > MAX_LINES:
         raise forms.ValidationError(f"At most {MAX_LINES:,} packs at a time.")
     return sgtins
+
+
+def parse_sscc_lines(text: str) -> list[str]:
+    """The SSCC per non-empty line: a scanned case label or the 18 digits typed."""
+    ssccs = []
+    for number, item in scanned_items(text):
+        if not isinstance(item, str):
+            raise forms.ValidationError(f"Line {number} is a pack ({item[1]}), not a case.")
+        ssccs.append(item)
+    return ssccs
+
+
+def scanned_items(text: str, separator: str | None = None):
+    """(line number, pack or case) per non-empty line, as scanned_item reads it."""
+    # Not splitlines(): it also splits at ASCII 29, the separator inside a scan.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            yield number, scanned_item(number, line.strip(), separator)

@@ -320,24 +320,24 @@ def entry_parties(batch: Batch, entries) -> dict[int, list[Organisation]]:
 
 
 def inbound_shipment_holding(org: Organisation, scan) -> tuple[Shipment | None, str]:
-    """The in-transit shipment addressed to `org` that holds the scanned pack, or why
-    there is none. Shipments to others are never found: the message is the same."""
-    if not (scan.gtin and scan.serial):
-        what = f"case SSCC {scan.sscc}" if scan.sscc else f"product {scan.gtin} without a serial"
-        return None, f"This code names {what}; scan the 2D code of a pack in the shipment."
-    pack = (
-        Pack.objects.filter(
-            gtin=scan.gtin,
-            serial=scan.serial,
-            shipment__receiver=org,
-            shipment__status=Shipment.Status.IN_TRANSIT,
-        )
-        .select_related("shipment__sender")
-        .first()
-    )
-    if pack is None:
+    """The in-transit shipment addressed to `org` that holds the scanned pack or case,
+    or why there is none. Shipments to others are never found: the message is the same."""
+    on_its_way = {"shipment__receiver": org, "shipment__status": Shipment.Status.IN_TRANSIT}
+    if scan.gtin and scan.serial:
+        item = Pack.objects.filter(gtin=scan.gtin, serial=scan.serial, **on_its_way)
+        named = f"pack {scan.gtin} / {scan.serial}"
+    elif scan.sscc:
+        item = Case.objects.filter(sscc=scan.sscc, **on_its_way)
+        named = f"case {scan.sscc}"
+    else:
         return None, (
-            f"No shipment on its way to you holds pack {scan.gtin} / {scan.serial}. "
+            f"This code names product {scan.gtin} but no serial number (21); "
+            "scan the 2D code of a pack, or a case's label."
+        )
+    found = item.select_related("shipment__sender").first()
+    if found is None:
+        return None, (
+            f"No shipment on its way to you holds {named}. "
             "It may be received already, or sent somewhere else."
         )
-    return pack.shipment, ""
+    return found.shipment, ""
