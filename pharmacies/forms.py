@@ -4,6 +4,7 @@ from django import forms
 
 from traceability.alerts import MAX_NOTE, MAX_PHOTO_BYTES
 from traceability.scanning import MAX_SCAN_LENGTH
+from traceability.web.forms import SCAN_INPUT_ATTRS
 
 PACK_ACTIONS = {
     "dispense": "Dispense",
@@ -21,7 +22,7 @@ class ScanForm(forms.Form):
         strip=False,  # a trailing GS is data
         help_text="The 2D code on the pack (GTIN, serial, lot, expiry), a GS1 Digital Link, "
         "or the bracketed text printed beside it.",
-        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autofocus": True, **SCAN_INPUT_ATTRS}),
     )
 
 
