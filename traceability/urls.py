@@ -8,6 +8,7 @@ from accounts import views as accounts_views
 from manufacturers import api as manufacturers_api
 from traceability import api as traceability_api
 from traceability import scan_api, verify_api, views
+from traceability.web import patient
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -41,5 +42,8 @@ urlpatterns = [
         manufacturers_api.CaseLabelsView.as_view(),
         name="api-case-labels",
     ),
+    # patient page at the GS1 Digital Link path (issue 5)
+    path("01/<str:gtin>/21/<str:serial>", patient.pack_page, name="pack-link"),
+    path("01/<str:gtin>/10/<str:lot>/21/<str:serial>", patient.pack_page, name="pack-link-lot"),
     path("admin/", admin.site.urls),
 ]
