@@ -17,17 +17,20 @@ destroyed, already dispensed: a clone), then what forbids supplying it
 
 import base64
 import datetime
+import json
 from dataclasses import dataclass, field
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from ledger import merkle, note, storage
-from ledger.models import Entry
-from traceability.models import Organisation, Pack, PackEvent, Product, StatementRecord
+from ledger.models import Checkpoint, Entry
+from traceability import epcis_shapes, statements
+from traceability.models import Organisation, Pack, PackEvent, Product, SigningKey
 from traceability.scanning import Scan, ScanError, parse_scan
 from traceability.shipping import HOLDING_ROLES
-from traceability.web.reads import entries_checked, kind_label
+from traceability.web.reads import kind_label
 
 AUTHENTIC = "AUTHENTIC"
 PRECEDENCE = (
@@ -45,6 +48,7 @@ PRECEDENCE = (
     "NOT_IN_YOUR_CUSTODY",
 )
 VERDICTS = (AUTHENTIC, *PRECEDENCE)
+ENTRY_HEAD = b'{"signature":"'  # statements.SignedStatement.entry_bytes()
 
 # Pack statuses that forbid supplying a pack, as the verdict they give.
 STATUS_VERDICTS = {
@@ -141,6 +145,16 @@ class Assessment:
         self.reasons.sort(key=lambda r: PRECEDENCE.index(r.code))
 
 
+def _checkpoint_latest() -> Checkpoint:
+    """The latest signed checkpoint with the key that signed it: one query."""
+    latest = Checkpoint.objects.select_related("key").order_by("-size")
+    found = latest.first()
+    if found is None:  # a fresh log: storage signs the empty tree's checkpoint
+        storage.checkpoint_latest()
+        found = latest.first()
+    return found
+
+
 def _pack(gtin: str, serial: str) -> Pack | None:
     return (
         Pack.objects.select_related("batch", "batch__product__manufacturer", "custodian")
@@ -159,8 +173,9 @@ def pack_assess(
 ) -> Assessment:
     """Everything the ledger says about the scanned pack, for anyone (custody aside)."""
     found = Assessment(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
-    checkpoint = storage.checkpoint_latest()
-    found.checkpoint_note, found.log_key = checkpoint.note, storage.verifier_key()
+    checkpoint = _checkpoint_latest()
+    found.checkpoint_note = checkpoint.note
+    found.log_key = note.verifier_key(checkpoint.key.name, bytes(checkpoint.key.public_key))
     found.pack = _pack(gtin, serial)
     if found.pack is None:
         found.product = Product.objects.select_related("manufacturer").filter(gtin=gtin).first()
@@ -173,8 +188,8 @@ def pack_assess(
     found.product = batch.product
     _check_label(found, batch)
     _check_status(found, pack, batch, today or timezone.localdate())
-    _check_chain(found, pack)
-    _check_proof(found, pack)
+    entries = _check_chain(found, pack)
+    _check_proof(found, pack, entries)
     return found
 
 
@@ -199,56 +214,72 @@ def _check_status(found: Assessment, pack: Pack, batch, today: datetime.date) ->
         found.add("EXPIRED", f"lot {batch.lot} expired on {batch.expires_on.isoformat()}")
 
 
-def chain_entries(pack: Pack) -> list[int]:
-    later = PackEvent.objects.filter(pack=pack).order_by("entry").values_list("entry", flat=True)
-    return [pack.commissioned_entry, *later]
+def chain_entries(pack: Pack) -> dict[int, bytes]:
+    """The bytes of every ledger entry of the pack's custody chain, by index: one query."""
+    later = PackEvent.objects.filter(pack=pack).values("entry")
+    rows = Entry.objects.filter(Q(index=pack.commissioned_entry) | Q(index__in=later))
+    return {index: bytes(data) for index, data in rows.values_list("index", "data")}
 
 
-def _carried(carriers: list, entry, kind: str) -> bool:
-    """Does `entry` name the pack or a case it was in then? `carriers` is the
-    pack and the cases around it, innermost first; packing and unpacking
-    entries change it, as they changed where the pack was."""
-    named = set(entry.sgtins) | set(entry.cases)
-    if not (named | {entry.parent}) & set(carriers):
-        return False
-    if kind == "pack" and carriers[-1] in named:
-        carriers.append(entry.parent)  # packed into a case, or its case onto a pallet
-    elif kind == "unpack":
-        inner = [i for i, carrier in enumerate(carriers) if carrier in named]
-        del carriers[(inner[0] + 1 if inner else len(carriers)) :]
-    elif kind in ("dispense", "destroy") and carriers[0] in named:
-        del carriers[1:]  # taken out of its case to be dispensed or destroyed
-    return True
+def _stored_statement(data: bytes) -> statements.SignedStatement:
+    """The signed statement in an entry's bytes, keeping the statement's stored JCS
+    bytes: the signature is checked against exactly what the ledger holds, and
+    nothing is canonicalized again (a 500-pack entry would cost milliseconds)."""
+    head, sep, rest = data.partition(b'","statement":')
+    if not head.startswith(ENTRY_HEAD) or not sep or not rest.endswith(b"}"):
+        raise statements.StatementError("entry is not a signed statement")
+    try:
+        signature = base64.b64decode(head[len(ENTRY_HEAD) :], validate=True)
+        canonical = rest[:-1]
+        signed = statements.SignedStatement(json.loads(canonical), signature, canonical)
+        statements.check_shape(signed.statement)
+    except (ValueError, TypeError) as exc:
+        raise statements.StatementError(f"entry is not a signed statement: {exc}") from None
+    return signed
 
 
-def _check_chain(found: Assessment, pack: Pack) -> None:
-    """Re-verify every statement of the custody chain with its signer's registered
-    key, and that each names the pack or a case that held it at the time."""
-    indices = chain_entries(pack)
-    records = StatementRecord.objects.select_related("organisation").in_bulk(indices)
-    checked = entries_checked(indices)
-    carriers: list = [(pack.gtin, pack.serial)]
+def _link(index: int, signed, pack: Pack, keys: dict) -> ChainLink:
+    if isinstance(signed, statements.StatementError):
+        return ChainLink(index, "unknown", None, None, False, str(signed))
+    key = keys.get(signed.signer_key)
+    org = key.organisation if key and key.organisation.gln == signed.signer_org else None
+    try:
+        if org is None:
+            raise statements.StatementError(f"signer key {signed.signer_key} is not registered")
+        statements.verify(signed, bytes(key.public_key))
+        if epcis_shapes.sgtin_uri(pack.gtin, pack.serial) not in signed.body.get("epcList", []):
+            raise statements.StatementError("the signed statement does not name this pack")
+    except statements.StatementError as exc:
+        return ChainLink(index, signed.kind, org, signed.issued_at, False, str(exc))
+    detail = f"valid (key {key.key_id} of {org.name})"
+    return ChainLink(index, signed.kind, org, signed.issued_at, True, detail)
+
+
+def _parsed(data: bytes | None):
+    if data is None:
+        return statements.StatementError("the entry is missing")
+    try:
+        return _stored_statement(data)
+    except statements.StatementError as exc:
+        return exc
+
+
+def _check_chain(found: Assessment, pack: Pack) -> dict[int, bytes]:
+    """Re-verify every statement of the custody chain with its signer's registered key."""
+    entries = chain_entries(pack)
+    indices = sorted({pack.commissioned_entry, pack.last_entry, *entries})
+    parsed = {index: _parsed(entries.get(index)) for index in indices}
+    key_ids = {s.signer_key for s in parsed.values() if not isinstance(s, Exception)}
+    keys = SigningKey.objects.select_related("organisation").in_bulk(key_ids, field_name="key_id")
     for index in indices:
-        record, entry = records.get(index), checked.get(index)
-        ok, detail = (entry.signature_ok, entry.signature_detail) if entry else (False, "missing")
-        kind = record.kind if record else "unknown"
-        if entry and ok and not _carried(carriers, entry, kind):
-            ok, detail = False, "the signed statement does not name this pack or its case"
-        found.chain.append(
-            ChainLink(
-                entry=index,
-                kind=record.kind if record else "unknown",
-                organisation=record.organisation if record else None,
-                issued_at=record.issued_at if record else None,
-                signature_valid=ok,
-                signature_detail=detail,
-            )
-        )
-        if not ok:
-            found.add("SIGNATURE_INVALID", f"ledger entry {index}: {detail}")
+        link = _link(index, parsed[index], pack, keys)
+        found.chain.append(link)
+        if not link.signature_valid:
+            found.add("SIGNATURE_INVALID", f"ledger entry {index}: {link.signature_detail}")
+    return entries
 
 
-def _check_proof(found: Assessment, pack: Pack) -> None:
+def _check_proof(found: Assessment, pack: Pack, entries: dict[int, bytes]) -> None:
     """The latest event is in the tree that the latest signed checkpoint commits to."""
     index = pack.last_entry
     try:
@@ -257,8 +288,8 @@ def _check_proof(found: Assessment, pack: Pack) -> None:
             raise merkle.ProofError(f"the checkpoint of size {checkpoint.size} predates it")
         proof = storage.inclusion_proof(index, checkpoint.size)
         found.proof = ProofEvidence(index, proof.leaf_hash, proof.proof, proof.size, proof.root)
-        data = Entry.objects.filter(index=index).values_list("data", flat=True).first()
-        if data is None or merkle.leaf_hash(bytes(data)) != proof.leaf_hash:
+        data = entries.get(index)
+        if data is None or merkle.leaf_hash(data) != proof.leaf_hash:
             raise merkle.ProofError("the stored entry does not hash to its leaf")
         merkle.verify_inclusion(
             index, checkpoint.size, proof.leaf_hash, proof.proof, checkpoint.root
