@@ -8,6 +8,7 @@ mismatch, A24 pack no longer active); the T codes are this platform's own.
 
 import io
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F, QuerySet
@@ -15,7 +16,9 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from traceability.models import Alert, Organisation, Product
-from traceability.verification import Assessment
+
+if TYPE_CHECKING:  # verification raises alerts through this module
+    from traceability.verification import Assessment
 
 SUSPECT_REPORT = "SUSPECT_REPORT"
 ALERT_CODES = {
@@ -76,7 +79,7 @@ def _manufacturer_of(gtin: str) -> Organisation | None:
     return product.manufacturer if product else None
 
 
-def alert_raise(*, scanner: Organisation, found: Assessment, raw: str = "") -> Alert:
+def alert_raise(*, scanner: Organisation, found: "Assessment", raw: str = "") -> Alert:
     """Record a non-authentic verdict. A repeat scan of the same pack with the same
     verdict by the same organisation, while its alert is open, counts on that alert."""
     now = timezone.now()

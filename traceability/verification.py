@@ -20,14 +20,23 @@ import datetime
 import json
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from ledger import merkle, note, storage
 from ledger.models import Checkpoint, Entry
 from traceability import epcis_shapes, statements
-from traceability.models import Organisation, Pack, PackEvent, Product, SigningKey
+from traceability.alerts import alert_raise
+from traceability.models import (
+    Batch,
+    Organisation,
+    Pack,
+    PackEvent,
+    Product,
+    SigningKey,
+    StatementRecord,
+)
 from traceability.scanning import Scan, ScanError, parse_scan
 from traceability.shipping import HOLDING_ROLES
 from traceability.web.reads import kind_label
@@ -155,12 +164,97 @@ def _checkpoint_latest() -> Checkpoint:
     return found
 
 
-def _pack(gtin: str, serial: str) -> Pack | None:
-    return (
-        Pack.objects.select_related("batch", "batch__product__manufacturer", "custodian")
-        .filter(gtin=gtin, serial=serial)
-        .first()
+# One query for what every verification reads: the pack, its batch, product and
+# manufacturer, and each entry of its custody chain with the key and organisation
+# its statement index names. The ORM would take five queries (and most of a
+# verification's time compiling them); the counter needs an answer at once.
+PACK_AND_CHAIN = """
+WITH pk AS (
+    SELECT p.id, p.status, p.custodian_id, p.shipment_id, p.commissioned_entry, p.last_entry,
+           b.id AS batch_id, b.lot, b.manufactured_on, b.expires_on, b.quantity,
+           b.created_entry, pr.id AS product_id, pr.name AS product_name, pr.registered_entry,
+           m.id AS maker_id, m.name AS maker_name, m.gln AS maker_gln, m.role AS maker_role
+    FROM {pack} p
+    JOIN {batch} b ON b.id = p.batch_id
+    JOIN {product} pr ON pr.id = b.product_id
+    JOIN {org} m ON m.id = pr.manufacturer_id
+    WHERE p.gtin = %s AND p.serial = %s
+), chain AS (
+    SELECT commissioned_entry AS entry FROM pk
+    UNION SELECT last_entry FROM pk
+    UNION SELECT pe.entry FROM {pack_event} pe JOIN pk ON pe.pack_id = pk.id
+)
+SELECT pk.*, chain.entry, e.data, k.key_id, k.public_key, o.id, o.name, o.gln
+FROM pk
+JOIN chain ON 1 = 1
+LEFT JOIN {entry} e ON e."index" = chain.entry
+LEFT JOIN {record} sr ON sr.entry = chain.entry
+LEFT JOIN {key} k ON k.id = sr.key_id
+LEFT JOIN {org} o ON o.id = k.organisation_id
+ORDER BY chain.entry
+""".format(  # noqa: S608, UP032 (table names only; f-string would be less readable)
+    pack=Pack._meta.db_table,
+    batch=Batch._meta.db_table,
+    product=Product._meta.db_table,
+    org=Organisation._meta.db_table,
+    pack_event=PackEvent._meta.db_table,
+    entry=Entry._meta.db_table,
+    record=StatementRecord._meta.db_table,
+    key=SigningKey._meta.db_table,
+)
+
+
+def _date(value) -> datetime.date:
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
+
+
+@dataclass(frozen=True)
+class _Read:
+    pack: Pack | None
+    entries: dict[int, bytes | None]  # the custody chain's entry bytes by ledger index
+    keys: dict[str, SigningKey]  # the keys the chain's statement index names, by key id
+
+
+def _pack_and_chain(gtin: str, serial: str) -> _Read:
+    with connection.cursor() as cursor:
+        cursor.execute(PACK_AND_CHAIN, [gtin, serial])
+        rows = cursor.fetchall()
+    if not rows:
+        return _Read(None, {}, {})
+    (pack_id, status, custodian_id, shipment_id, commissioned, last, batch_id, lot, made,
+     expires, quantity, created, product_id, product_name, registered, maker_id, maker_name,
+     maker_gln, maker_role) = rows[0][:19]  # fmt: skip
+    maker = Organisation(id=maker_id, name=maker_name, gln=maker_gln, role=maker_role)
+    product = Product(
+        id=product_id, gtin=gtin, name=product_name, manufacturer=maker, registered_entry=registered
     )
+    batch = Batch(
+        id=batch_id,
+        product=product,
+        lot=lot,
+        manufactured_on=_date(made),
+        expires_on=_date(expires),
+        quantity=quantity,
+        created_entry=created,
+    )
+    pack = Pack(
+        id=pack_id,
+        batch=batch,
+        gtin=gtin,
+        serial=serial,
+        status=status,
+        custodian_id=custodian_id,
+        shipment_id=shipment_id,
+        commissioned_entry=commissioned,
+        last_entry=last,
+    )
+    entries, keys = {}, {}
+    for entry, data, key_id, public_key, org_id, org_name, org_gln in (r[19:] for r in rows):
+        entries[entry] = bytes(data) if data is not None else None
+        if key_id is not None:
+            signer = Organisation(id=org_id, name=org_name, gln=org_gln)
+            keys[key_id] = SigningKey(key_id=key_id, public_key=public_key, organisation=signer)
+    return _Read(pack, entries, keys)
 
 
 def pack_assess(
@@ -176,7 +270,8 @@ def pack_assess(
     checkpoint = _checkpoint_latest()
     found.checkpoint_note = checkpoint.note
     found.log_key = note.verifier_key(checkpoint.key.name, bytes(checkpoint.key.public_key))
-    found.pack = _pack(gtin, serial)
+    read = _pack_and_chain(gtin, serial)
+    found.pack = read.pack
     if found.pack is None:
         found.product = Product.objects.select_related("manufacturer").filter(gtin=gtin).first()
         if found.product is None:
@@ -188,8 +283,8 @@ def pack_assess(
     found.product = batch.product
     _check_label(found, batch)
     _check_status(found, pack, batch, today or timezone.localdate())
-    entries = _check_chain(found, pack)
-    _check_proof(found, pack, entries)
+    _check_chain(found, pack, read)
+    _check_proof(found, pack, read.entries)
     return found
 
 
@@ -212,13 +307,6 @@ def _check_status(found: Assessment, pack: Pack, batch, today: datetime.date) ->
         found.add(code, f"this pack {what}")
     if batch.expires_on < today and pack.status != Pack.Status.EXPIRED:
         found.add("EXPIRED", f"lot {batch.lot} expired on {batch.expires_on.isoformat()}")
-
-
-def chain_entries(pack: Pack) -> dict[int, bytes]:
-    """The bytes of every ledger entry of the pack's custody chain, by index: one query."""
-    later = PackEvent.objects.filter(pack=pack).values("entry")
-    rows = Entry.objects.filter(Q(index=pack.commissioned_entry) | Q(index__in=later))
-    return {index: bytes(data) for index, data in rows.values_list("index", "data")}
 
 
 def _stored_statement(data: bytes) -> statements.SignedStatement:
@@ -264,22 +352,22 @@ def _parsed(data: bytes | None):
         return exc
 
 
-def _check_chain(found: Assessment, pack: Pack) -> dict[int, bytes]:
+def _check_chain(found: Assessment, pack: Pack, read: _Read) -> None:
     """Re-verify every statement of the custody chain with its signer's registered key."""
-    entries = chain_entries(pack)
-    indices = sorted({pack.commissioned_entry, pack.last_entry, *entries})
-    parsed = {index: _parsed(entries.get(index)) for index in indices}
-    key_ids = {s.signer_key for s in parsed.values() if not isinstance(s, Exception)}
-    keys = SigningKey.objects.select_related("organisation").in_bulk(key_ids, field_name="key_id")
-    for index in indices:
-        link = _link(index, parsed[index], pack, keys)
+    parsed = {index: _parsed(data) for index, data in sorted(read.entries.items())}
+    named = {s.signer_key for s in parsed.values() if not isinstance(s, Exception)}
+    keys = dict(read.keys)
+    if named - keys.keys():  # the statement index disagrees with a statement: ask by key id
+        more = SigningKey.objects.select_related("organisation").filter(key_id__in=named)
+        keys.update({k.key_id: k for k in more})
+    for index, signed in parsed.items():
+        link = _link(index, signed, pack, keys)
         found.chain.append(link)
         if not link.signature_valid:
             found.add("SIGNATURE_INVALID", f"ledger entry {index}: {link.signature_detail}")
-    return entries
 
 
-def _check_proof(found: Assessment, pack: Pack, entries: dict[int, bytes]) -> None:
+def _check_proof(found: Assessment, pack: Pack, entries: dict[int, bytes | None]) -> None:
     """The latest event is in the tree that the latest signed checkpoint commits to."""
     index = pack.last_entry
     try:
@@ -334,8 +422,6 @@ def pack_verify(
     raw: str = "",
 ) -> Assessment:
     """Verify a scanned pack for `scanner`; a verdict other than AUTHENTIC raises an alert."""
-    from traceability.alerts import alert_raise  # alerts reads Assessment from here
-
     found = pack_assess(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
     _check_custody(found, scanner)
     if not found.is_authentic:
@@ -377,7 +463,9 @@ def verification_json(found: Assessment, scanner: Organisation) -> dict:
             "lot": pack.batch.lot,
             "expiry": pack.batch.expires_on.isoformat(),
             "status": pack.status,
-            "held_by_you": pack.custodian_id == scanner.pk and pack.shipment_id is None,
+            "held_by_you": pack.custodian_id == scanner.pk
+            and pack.shipment_id is None
+            and pack.status == Pack.Status.ACTIVE,
         }
     chain = [
         {

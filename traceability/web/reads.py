@@ -41,6 +41,9 @@ KIND_LABELS = {
     "unpack": "unpacked from a case",
     "dispense": "dispensed",
     "destroy": "destroyed",
+    "stolen": "reported stolen",
+    "sample": "supplied as free sample",
+    "dispense.undo": "dispense undone",
 }
 
 
