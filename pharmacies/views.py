@@ -14,7 +14,8 @@ from traceability import pack_states
 from traceability.alerts import AlertRefused, suspect_report_file
 from traceability.models import Organisation, Pack
 from traceability.scanning import ScanError, parse_scan
-from traceability.verification import ScanRefused, pack_scan, pack_verify, verification_json
+from traceability.verification import ScanRefused, pack_scan, pack_verify
+from traceability.verification_json import verification_json
 from traceability.web.access import REFUSALS, organisation_required
 
 PHARMACIES = {Organisation.Role.PHARMACY}

@@ -8,13 +8,8 @@ from rest_framework.views import APIView
 
 from accounts.api import ApiErrorSerializer
 from traceability.selectors import organisation_of
-from traceability.verification import (
-    VERDICTS,
-    ScanRefused,
-    pack_scan,
-    pack_verify,
-    verification_json,
-)
+from traceability.verification import VERDICTS, ScanRefused, pack_scan, pack_verify
+from traceability.verification_json import verification_json
 
 
 class ReasonSerializer(serializers.Serializer):

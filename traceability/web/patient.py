@@ -26,7 +26,8 @@ from accounts.ratelimit import client_ip
 from traceability import epcis_shapes
 from traceability.models import Pack
 from traceability.scanning import ScanError, parse_scan
-from traceability.verification import pack_assess, proof_json
+from traceability.verification import pack_assess
+from traceability.verification_json import proof_json
 
 LOOKUPS_PER_MINUTE = 30
 # Problems that say nothing against the pack a patient holds.
