@@ -400,6 +400,21 @@ def run_load(client: Client, codes: list, rate: float, seconds: float) -> tuple[
     return latencies, problems
 
 
+def server_cpu_seconds(server: subprocess.Popen) -> float:
+    """User + system CPU of gunicorn's master and workers so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if server.pid in (pid, ppid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -419,14 +434,17 @@ def measure(args: argparse.Namespace) -> int:
         medians, p95s = [], []
         for run in range(1, args.runs + 1):
             harness.print_machine_load()
+            cpu_before = server_cpu_seconds(server)
             latencies, problems = run_load(client, codes, args.rate, args.seconds)
+            cpu_ms = (server_cpu_seconds(server) - cpu_before) * 1000 / len(latencies)
             median, p95 = statistics.median(latencies), percentile(latencies, 0.95)
             medians.append(median)
             p95s.append(p95)
             print(
                 f"  run {run}: {len(latencies):,} requests, median {median:.1f} ms, "
                 f"p95 {p95:.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
-                f"max {max(latencies):.1f} ms, not AUTHENTIC/failed {len(problems)}",
+                f"max {max(latencies):.1f} ms, not AUTHENTIC/failed {len(problems)}; "
+                f"gunicorn CPU {cpu_ms:.1f} ms per request (PostgreSQL's not counted)",
                 flush=True,
             )
             for problem in problems[:3]:

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from ledger.models import Entry
-from tests.web.helpers import deliver
+from tests.web.helpers import deliver, ship
 from traceability import pack_states
 from traceability.commissioning import batch_commission
 from traceability.models import Alert, Pack, SigningKey
@@ -217,3 +217,14 @@ def test_a_case_event_that_never_held_the_pack_breaks_its_chain(batch, manufactu
     PackEvent.objects.create(pack=packs[0], entry=other.packed_entry, kind="pack")
     found = verify(packs[0], manufacturer)
     assert "SIGNATURE_INVALID" in [r.code for r in found.reasons]
+
+
+def test_a_pack_on_its_way_to_the_pharmacy_is_not_yet_in_its_custody(batch, manufacturer, pharmacy):
+    shipment = ship(batch, manufacturer, pharmacy, 1)
+    pack = shipment.packs.get()
+    found = verify(pack, pharmacy)
+    assert found.verdict == "NOT_IN_YOUR_CUSTODY"
+    assert "on its way to you: receive it first" in found.reasons[0].message
+    assert (
+        verify(pack, manufacturer).reasons[0].message == "this pack is in transit: you shipped it"
+    )
