@@ -197,7 +197,7 @@ def _check_status(found: Assessment, pack: Pack, batch, today: datetime.date) ->
         found.add("EXPIRED", f"lot {batch.lot} expired on {batch.expires_on.isoformat()}")
 
 
-def _link(index: int, signed, pack: Pack, keys: dict) -> ChainLink:
+def _link(index: int, signed, names_pack: bool, keys: dict) -> ChainLink:
     if isinstance(signed, statements.StatementError):
         return ChainLink(index, "unknown", None, None, False, str(signed))
     key = keys.get(signed.signer_key)
@@ -206,12 +206,26 @@ def _link(index: int, signed, pack: Pack, keys: dict) -> ChainLink:
         if org is None:
             raise statements.StatementError(f"signer key {signed.signer_key} is not registered")
         statements.verify(signed, bytes(key.public_key))
-        if epcis_shapes.sgtin_uri(pack.gtin, pack.serial) not in signed.body.get("epcList", []):
+        if not names_pack:
             raise statements.StatementError("the signed statement does not name this pack")
     except statements.StatementError as exc:
         return ChainLink(index, signed.kind, org, signed.issued_at, False, str(exc))
     detail = f"valid (key {key.key_id} of {org.name})"
     return ChainLink(index, signed.kind, org, signed.issued_at, True, detail)
+
+
+def _carries(body: dict, carriers: set[str]) -> bool:
+    """Does the event name the pack, or a case the chain packed it into (a case on
+    a pallet, ...)? `carriers` follows packing and unpacking in ledger order."""
+    if body.get("type") == "AggregationEvent":
+        if not carriers.intersection(body.get("childEPCs", [])):
+            return False
+        if body.get("action") == "ADD":
+            carriers.add(body.get("parentID"))
+        else:
+            carriers.discard(body.get("parentID"))
+        return True
+    return bool(carriers.intersection(body.get("epcList", [])))
 
 
 def _parsed(data: bytes | None):
@@ -231,8 +245,10 @@ def _check_chain(found: Assessment, pack: Pack, read: PackRead) -> None:
     if named - keys.keys():  # the statement index disagrees with a statement: ask by key id
         more = SigningKey.objects.select_related("organisation").filter(key_id__in=named)
         keys.update({k.key_id: k for k in more})
+    carriers = {epcis_shapes.sgtin_uri(pack.gtin, pack.serial)}
     for index, signed in parsed.items():
-        link = _link(index, signed, pack, keys)
+        names_pack = not isinstance(signed, Exception) and _carries(signed.body, carriers)
+        link = _link(index, signed, names_pack, keys)
         found.chain.append(link)
         if not link.signature_valid:
             found.add("SIGNATURE_INVALID", f"ledger entry {index}: {link.signature_detail}")

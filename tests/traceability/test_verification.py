@@ -4,10 +4,12 @@ import pytest
 from django.db import connection
 
 from ledger.models import Entry
-from tests.web.helpers import deliver, ship
+from tests.web.helpers import deliver, sgtins, ship
 from traceability import pack_states
+from traceability.aggregation import case_pack, case_unpack, sscc_new
 from traceability.commissioning import batch_commission
-from traceability.models import Alert, Pack, SigningKey
+from traceability.models import Alert, Pack, PackEvent, SigningKey
+from traceability.shipping import shipment_create, shipment_receive
 from traceability.verification import PRECEDENCE, pack_assess, pack_verify
 
 pytestmark = pytest.mark.django_db
@@ -228,3 +230,33 @@ def test_a_pack_on_its_way_to_the_pharmacy_is_not_yet_in_its_custody(batch, manu
     assert (
         verify(pack, manufacturer).reasons[0].message == "this pack is in transit: you shipped it"
     )
+
+
+def test_a_pack_that_travelled_on_a_pallet_of_cases_is_authentic_with_every_event(
+    batch, manufacturer, pharmacy
+):
+    packs = list(batch.packs.order_by("pk")[:2])
+    case = case_pack(holder=manufacturer, sscc=sscc_new(manufacturer), sgtins=sgtins(packs))
+    pallet = case_pack(holder=manufacturer, sscc=sscc_new(manufacturer), ssccs=[case.sscc])
+    shipment = shipment_create(sender=manufacturer, receiver=pharmacy, ssccs=[pallet.sscc])
+    shipment_receive(receiver=pharmacy, shipment=shipment)
+    case_unpack(holder=pharmacy, sscc=pallet.sscc)
+    case_unpack(holder=pharmacy, sscc=case.sscc)
+
+    found = verify(packs[0], pharmacy)
+    assert found.verdict == "AUTHENTIC", found.reasons
+    kinds = [link.kind for link in found.chain]
+    assert kinds == ["commission", "pack", "pack", "ship", "receive", "unpack", "unpack"]
+    assert all(link.signature_valid for link in found.chain)
+
+
+def test_a_case_event_does_not_vouch_for_a_pack_that_was_never_packed_into_it(
+    batch, manufacturer, pharmacy
+):
+    inside, outside = list(batch.packs.order_by("pk")[:2])
+    case = case_pack(holder=manufacturer, sscc=sscc_new(manufacturer), sgtins=[sgtins([inside])[0]])
+    shipment = shipment_create(sender=manufacturer, receiver=pharmacy, ssccs=[case.sscc])
+    PackEvent.objects.create(pack=outside, entry=shipment.shipped_entry, kind="ship")  # forged
+    found = verify(outside, pharmacy)
+    assert "SIGNATURE_INVALID" in [r.code for r in found.reasons]
+    assert "does not name this pack" in found.reasons[0].message
