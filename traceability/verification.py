@@ -207,25 +207,32 @@ def _link(index: int, signed, names_pack: bool, keys: dict) -> ChainLink:
             raise statements.StatementError(f"signer key {signed.signer_key} is not registered")
         statements.verify(signed, bytes(key.public_key))
         if not names_pack:
-            raise statements.StatementError("the signed statement does not name this pack")
+            raise statements.StatementError(
+                "the signed statement does not name this pack or its case"
+            )
     except statements.StatementError as exc:
         return ChainLink(index, signed.kind, org, signed.issued_at, False, str(exc))
     detail = f"valid (key {key.key_id} of {org.name})"
     return ChainLink(index, signed.kind, org, signed.issued_at, True, detail)
 
 
-def _carries(body: dict, carriers: set[str]) -> bool:
-    """Does the event name the pack, or a case the chain packed it into (a case on
-    a pallet, ...)? `carriers` follows packing and unpacking in ledger order."""
+def _carries(body: dict, carriers: list[str]) -> bool:
+    """Does the event name the pack or a case that held it then? `carriers` is the
+    pack's URI and the cases around it, innermost first; packing and unpacking
+    events change it in ledger order, as they changed where the pack was."""
+    named = set(body.get("epcList", [])) | set(body.get("childEPCs", []))
+    parent = body.get("parentID")
+    if not (named | {parent}) & set(carriers):
+        return False
     if body.get("type") == "AggregationEvent":
-        if not carriers.intersection(body.get("childEPCs", [])):
-            return False
-        if body.get("action") == "ADD":
-            carriers.add(body.get("parentID"))
-        else:
-            carriers.discard(body.get("parentID"))
-        return True
-    return bool(carriers.intersection(body.get("epcList", [])))
+        if body.get("action") == "ADD" and carriers[-1] in named:
+            carriers.append(parent)  # packed into a case, or its case onto a pallet
+        elif body.get("action") == "DELETE":
+            inner = [i for i, carrier in enumerate(carriers) if carrier in named]
+            del carriers[(inner[0] + 1 if inner else len(carriers)) :]
+    elif body.get("bizStep") in ("dispensing", "destroying") and carriers[0] in named:
+        del carriers[1:]  # taken out of its case to be dispensed or destroyed
+    return True
 
 
 def _parsed(data: bytes | None):
@@ -238,14 +245,15 @@ def _parsed(data: bytes | None):
 
 
 def _check_chain(found: Assessment, pack: Pack, read: PackRead) -> None:
-    """Re-verify every statement of the custody chain with its signer's registered key."""
+    """Re-verify every statement of the custody chain with its signer's registered
+    key, and that each names the pack or a case that held it at the time."""
     parsed = {index: _parsed(data) for index, data in sorted(read.entries.items())}
     named = {s.signer_key for s in parsed.values() if not isinstance(s, Exception)}
     keys = dict(read.keys)
     if named - keys.keys():  # the statement index disagrees with a statement: ask by key id
         more = SigningKey.objects.select_related("organisation").filter(key_id__in=named)
         keys.update({k.key_id: k for k in more})
-    carriers = {epcis_shapes.sgtin_uri(pack.gtin, pack.serial)}
+    carriers = [epcis_shapes.sgtin_uri(pack.gtin, pack.serial)]
     for index, signed in parsed.items():
         names_pack = not isinstance(signed, Exception) and _carries(signed.body, carriers)
         link = _link(index, signed, names_pack, keys)
