@@ -239,14 +239,14 @@ def seed(args: argparse.Namespace) -> None:
                     serial = epcis_shapes.sgtin_parse(uri)[1]
                     packs.append(
                         (pack_id, batch.pk, GTIN, serial, "active", pharmacy.org.pk, None,
-                         first + c, received_first + c)
+                         maker_org.pk, first + c, received_first + c)
                     )  # fmt: skip
                     events.append((pack_id, shipped_first + c, "ship"))
                     events.append((pack_id, received_first + c, "receive"))
             _copy(
                 Pack._meta.db_table,
                 ["id", "batch_id", "gtin", "serial", "status", "custodian_id", "shipment_id",
-                 "commissioned_entry", "last_entry"],
+                 "received_from_id", "commissioned_entry", "last_entry"],
                 packs,
             )  # fmt: skip
             _copy(PackEvent._meta.db_table, ["pack_id", "entry", "kind"], events)
