@@ -26,6 +26,7 @@ from traceability.custody_state import (
 )
 from traceability.gs1 import validate_sscc
 from traceability.models import Case, Organisation, Pack, Shipment, ShipmentLine
+from traceability.recall_state import batch_is_recalled
 from traceability.statement_log import StatementRejected
 from traceability.statements import SignedStatement
 
@@ -106,10 +107,13 @@ class Rules:
 
     # -- the rules ---------------------------------------------------------------
 
-    def movable(self, pack: Pack, *, loose: bool) -> None:
+    def movable(self, pack: Pack, *, loose: bool, recalled_ok: bool = False) -> None:
         """Active, in org's hands, not on its way anywhere (and not inside a case,
-        when it is to move on its own)."""
-        if pack.status != Pack.Status.ACTIVE:
+        when it is to move on its own). `recalled_ok`: a recall return or
+        destruction, which recalled packs may undergo."""
+        if pack.status != Pack.Status.ACTIVE and not (
+            recalled_ok and pack.status == Pack.Status.RECALLED
+        ):
             raise Refused(f"{_pack_name(pack)} is {pack.status} and can no longer move")
         if pack.custodian_id != self.org.pk:
             raise Refused(f"{_pack_name(pack)} is not held by {self.org.name}")
@@ -118,7 +122,7 @@ class Rules:
         if loose and pack.case_id is not None:
             raise Refused(f"{_pack_name(pack)} is packed in case {pack.case.sscc}: move the case")
 
-    def _case_movable(self, case: Case, *, top_level: bool = True) -> None:
+    def _case_movable(self, case: Case, *, top_level: bool = True, recalled_ok=False) -> None:
         if case.custodian_id != self.org.pk:
             raise Refused(f"case {case.sscc} is not held by {self.org.name}")
         if case.shipment_id is not None:
@@ -128,11 +132,12 @@ class Rules:
         inner_packs = self.state.contents(case)[1]
         if not inner_packs:
             raise Refused(f"case {case.sscc} is empty")
+        allowed = {Pack.Status.ACTIVE} | ({Pack.Status.RECALLED} if recalled_ok else set())
         for pack in inner_packs:
-            if pack.status != Pack.Status.ACTIVE:
+            if pack.status not in allowed:
                 raise Refused(f"case {case.sscc} holds {_pack_name(pack)}, which is {pack.status}")
 
-    def _draw(self, lots: dict[tuple[str, str], int]) -> None:
+    def _draw(self, lots: dict[tuple[str, str], int], *, recalled_ok: bool = False) -> None:
         """Take lot-level quantities out of org's hands."""
         for (gtin, lot), count in lots.items():
             batch = self.state.batches.get((gtin, lot))
@@ -140,6 +145,8 @@ class Rules:
                 raise Refused(f"lot {lot} of GTIN {gtin} is unknown")
             if batch.serialized:
                 raise Refused(f"lot {lot} is serialized: name its packs, not a quantity")
+            if not recalled_ok and batch_is_recalled(batch):
+                raise Refused(f"lot {lot} is recalled and can only be returned or destroyed")
             holding = self.state.holdings.get((batch.pk, self.org.pk))
             on_hand = (holding.on_hand if holding else 0) - self.drawn.get(batch.pk, 0)
             if count > on_hand:
@@ -157,11 +164,12 @@ class Rules:
             raise Refused("body.shipment is the id of an existing shipment")
         if self.started.setdefault(public_id, receiver) != receiver:
             raise Refused("body.shipment goes to another receiver earlier in this batch")
+        recall_return = kind == "return"  # recalled goods go back to their sender
         for pack in packs:
-            self.movable(pack, loose=True)
+            self.movable(pack, loose=True, recalled_ok=recall_return)
         for case in cases:
-            self._case_movable(case)
-        self._draw(named.lots)
+            self._case_movable(case, recalled_ok=recall_return)
+        self._draw(named.lots, recalled_ok=recall_return)
         if kind == "return":
             self._returned_to(receiver, packs, cases, named)
 
@@ -220,11 +228,12 @@ class Rules:
             raise Refused(f"a {self.org.role} may not dispense packs")
         if kind == "dispense" and cases:
             raise Refused(f"dispense packs, not cases: unpack case {cases[0].sscc} first")
+        destroying = kind == "destroy"  # recalled goods may be destroyed, never dispensed
         for pack in packs:
-            self.movable(pack, loose=False)
+            self.movable(pack, loose=False, recalled_ok=destroying)
         for case in cases:
-            self._case_movable(case, top_level=False)
-        self._draw(named.lots)
+            self._case_movable(case, top_level=False, recalled_ok=destroying)
+        self._draw(named.lots, recalled_ok=destroying)
 
     def _pack(self, sscc: str, packs, cases) -> None:
         parent = self.state.cases.get(sscc)

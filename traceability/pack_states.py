@@ -17,6 +17,7 @@ from traceability.commissioning import CustodyRefused
 from traceability.keys import custodial_sign
 from traceability.models import Organisation, Pack, StatementRecord
 from traceability.projections import PACK_STATE_KINDS
+from traceability.recall_state import batch_is_recalled
 from traceability.shipping import HOLDING_ROLES, check_movable, packs_decommission, packs_locked
 from traceability.statement_log import statements_append
 
@@ -95,6 +96,8 @@ def undo_refusal(pack: Pack, pharmacy: Organisation, *, now=None) -> str | None:
     now = now or timezone.now()
     if now - dispensed.issued_at > UNDO_WINDOW:
         return f"{where} was dispensed more than {UNDO_WINDOW.days} days ago"
+    if batch_is_recalled(pack.batch):
+        return f"{where} belongs to recalled lot {pack.batch.lot}"
     if pack.batch.expires_on < now.date():
         return f"{where} expired on {pack.batch.expires_on.isoformat()}"
     return None

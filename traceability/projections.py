@@ -229,3 +229,7 @@ def _pack_state_changed(signed: SignedStatement, entry: int) -> None:
         [PackEvent(pack_id=p.pk, entry=entry, kind=signed.kind) for p in packs],
         ignore_conflicts=True,
     )
+
+
+# --- Recalls (issue 6): handlers live in recall_projections; importing it registers them.
+from traceability import recall_projections  # noqa: E402, F401

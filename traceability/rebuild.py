@@ -16,6 +16,8 @@ from traceability.models import (
     Pack,
     PackEvent,
     Product,
+    Recall,
+    RecallResponse,
     Shipment,
     ShipmentLine,
     SigningKey,
@@ -24,6 +26,9 @@ from traceability.models import (
 
 # Children before parents, so deleting never trips a PROTECT foreign key.
 PROJECTIONS = [
+    RecallResponse,
+    Recall.batches.through,
+    Recall,
     StatementRecord,
     BatchEvent,
     PackEvent,
@@ -97,6 +102,17 @@ def snapshot() -> dict[str, list[tuple]]:
         ),
         "pack events": sorted(
             PackEvent.objects.values_list("pack__gtin", "pack__serial", "entry", "kind")
+        ),
+        "recalls": sorted(
+            (r.public_id, r.issuer.gln, r.recall_class, r.reason, r.instructions,
+             r.issued_entry, r.issued_at, r.amended_entry, r.amended_at,
+             tuple(sorted(r.batches.values_list("product__gtin", "lot"))))
+            for r in Recall.objects.select_related("issuer")
+        ),
+        "recall responses": sorted(
+            RecallResponse.objects.values_list(
+                "recall__public_id", "organisation__gln", "kind", "entry", "issued_at"
+            )
         ),
         "statements": sorted(
             StatementRecord.objects.values_list(

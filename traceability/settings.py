@@ -200,6 +200,11 @@ CONTENT_SECURITY_POLICY = (
     "base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
 )
 
+# Recall notices (issue 6): printed to the console unless a backend is configured.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "recalls@traceability.invalid")
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

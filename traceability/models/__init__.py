@@ -16,6 +16,7 @@ from traceability.models.participants import (
     SigningKey,
     StatementRecord,
 )
+from traceability.models.recalls import Recall, RecallNotice, RecallResponse
 
 __all__ = [
     "Alert",
@@ -29,6 +30,9 @@ __all__ = [
     "Pack",
     "PackEvent",
     "Product",
+    "Recall",
+    "RecallNotice",
+    "RecallResponse",
     "Shipment",
     "ShipmentLine",
     "SigningKey",
