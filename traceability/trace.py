@@ -304,3 +304,13 @@ def _paths(origin: int, transfers: list[Transfer]) -> dict[int, list[Transfer]]:
                 paths[t.receiver.pk] = [*paths[here], t]
                 queue.append(t.receiver.pk)
     return paths
+
+
+def traceable_batches(org: Organisation | None):
+    """Batches `org` may trace: regulators all, manufacturers their own."""
+    batches = Batch.objects.select_related("product", "product__manufacturer")
+    if org is None:
+        return batches.none()
+    if org.role == Organisation.Role.REGULATOR:
+        return batches
+    return batches.filter(product__manufacturer=org)

@@ -7,7 +7,7 @@ from accounts import api as accounts_api
 from accounts import views as accounts_views
 from manufacturers import api as manufacturers_api
 from traceability import api as traceability_api
-from traceability import scan_api, verify_api, views
+from traceability import scan_api, trace_api, verify_api, views
 from traceability.web import patient
 
 urlpatterns = [
@@ -28,6 +28,12 @@ urlpatterns = [
     path("api/v1/statements", traceability_api.StatementBatchView.as_view(), name="api-statements"),
     # verification (issue 5)
     path("api/v1/verify", verify_api.VerifyView.as_view(), name="api-verify"),
+    # recall trace (issue 6)
+    path(
+        "api/v1/batches/<gtin:gtin>/<path:lot>/trace",
+        trace_api.BatchTraceView.as_view(),
+        name="api-batch-trace",
+    ),
     path("pharmacy/", include("pharmacies.urls")),
     # Barcodes and labels
     path("api/v1/scan", scan_api.ScanView.as_view(), name="api-scan"),
