@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from traceability import epcis_shapes
@@ -182,11 +182,11 @@ def recalls_visible_to(org: Organisation) -> QuerySet[Recall]:
     recalls = Recall.objects.select_related("issuer")
     if org.role == Organisation.Role.REGULATOR:
         return recalls
-    inbox = recalls_for_holder(org).values("pk")
+    handled = BatchEvent.objects.filter(organisation=org).values("batch")
+    visible = Q(batches__in=handled)
     if org.role == Organisation.Role.MANUFACTURER:
-        mine = Recall.objects.filter(batches__product__manufacturer=org).values("pk")
-        return recalls.filter(pk__in=inbox.union(mine))
-    return recalls.filter(pk__in=inbox)
+        visible |= Q(batches__product__manufacturer=org)
+    return recalls.filter(pk__in=Recall.objects.filter(visible).values("pk"))
 
 
 def _require_concerned(holder: Organisation, recall: Recall) -> None:

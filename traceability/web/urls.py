@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from traceability.web import alerts, batches, custody, dashboard
+from traceability.web import alerts, batches, custody, dashboard, recalls
 
 
 class GtinConverter:
@@ -33,4 +33,13 @@ urlpatterns = [
     path("alerts/<int:pk>/", alerts.detail, name="alert"),
     path("alerts/<int:pk>/status", alerts.change_status, name="alert-status"),
     path("alerts/<int:pk>/photo", alerts.photo, name="alert-photo"),
+]
+
+# recalls (issue 6)
+urlpatterns += [
+    path("recalls/", recalls.recall_list, name="recalls"),
+    path("recalls/new/", recalls.recall_new, name="recall-new"),
+    path("recalls/<uuid:public_id>/", recalls.recall_detail, name="recall"),
+    path("recalls/<uuid:public_id>/amend", recalls.recall_amend, name="recall-amend"),
+    path("recalls/<uuid:public_id>/<str:action>", recalls.recall_answer, name="recall-answer"),
 ]
