@@ -27,7 +27,8 @@ def test_seed_demo_json_prints_users_and_sample_packs(capsys):
     }
     assert all(set(u) == {"username", "password", "org", "role", "token"} for u in data["users"])
     pharmacists = {u["username"] for u in data["users"] if u["role"] == "pharmacy"}
-    for kind in ("authentic", "dispensed"):
+    assert data["recalled_batch"] == {"gtin": "04000001000012", "lot": "AMX2601"}
+    for kind in ("authentic", "dispensed", "recalled"):
         assert data["samples"][kind], kind
         for sample in data["samples"][kind]:
             assert set(sample) == {"gtin", "serial", "lot", "expiry", "holder"}
@@ -44,12 +45,24 @@ def test_demo_tokens_work_on_the_api(capsys, client):
 
 def test_demo_samples_say_what_the_projections_say(capsys):
     samples = seed_json(capsys)["samples"]
-    for kind, status in (("authentic", "active"), ("dispensed", "supplied")):
+    expected = {"authentic": "active", "dispensed": "supplied", "recalled": "recalled"}
+    for kind, status in expected.items():
         for sample in samples[kind]:
             pack = Pack.objects.get(gtin=sample["gtin"], serial=sample["serial"])
             assert pack.status == status
             assert pack.batch.lot == sample["lot"]
             assert pack.custodian.members.get().user.username == sample["holder"]
+
+
+def test_the_demo_recall_reached_distributors_and_pharmacies_some_dispensed(capsys):
+    from traceability.models import Recall
+    from traceability.trace import batch_trace
+
+    seed_json(capsys)
+    trace = batch_trace(Recall.objects.get().batches.get())
+    roles = {h.org.role for h in trace.holders if h.total}
+    assert roles == {"manufacturer", "distributor", "pharmacy"}
+    assert trace.totals()["dispensed"] > 0 and trace.totals()["quarantined"] > 0
 
 
 def test_demo_data_is_signed_into_a_ledger_that_verifies_and_replays(capsys):

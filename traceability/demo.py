@@ -11,7 +11,8 @@ from django.db import transaction
 from traceability import keys
 from traceability.aggregation import case_pack, case_unpack, sscc_new
 from traceability.commissioning import batch_commission, product_register
-from traceability.models import Batch, Member, Organisation, Pack, Product
+from traceability.models import Batch, Member, Organisation, Pack, Product, Recall
+from traceability.recalls import recall_acknowledge, recall_issue, recall_quarantine
 from traceability.shipping import packs_decommission, shipment_create, shipment_receive
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
@@ -80,6 +81,31 @@ def demo_seed(spec: dict) -> None:
             sgtins=_held(batch, pharmacy, item["count"]),
             status=Pack.Status.SUPPLIED,
         )
+    if spec.get("recall"):
+        _demo_recall(spec, orgs)
+
+
+def _demo_recall(spec: dict, orgs: dict[str, Organisation]) -> None:
+    """Recall the batch the spec names (it has reached distributors and pharmacies,
+    some packs dispensed); one pharmacy has answered already."""
+    item = spec["recall"]
+    batch = Batch.objects.get(product__gtin=item["gtin"], lot=item["lot"])
+    recall = recall_issue(
+        issuer=orgs[item["issuer"]],
+        batches=[batch],
+        recall_class=item["class"],
+        reason=item["reason"],
+        instructions=item["instructions"],
+    )
+    for key in item["answered_by"]:
+        recall_acknowledge(holder=orgs[key], recall=recall)
+        recall_quarantine(holder=orgs[key], recall=recall)
+
+
+def demo_recalled_batch() -> dict | None:
+    recall = Recall.objects.order_by("issued_entry").first()
+    batch = recall.batches.select_related("product").first() if recall else None
+    return {"gtin": batch.product.gtin, "lot": batch.lot} if batch else None
 
 
 def _flow(flow: dict, orgs: dict[str, Organisation]) -> None:
@@ -123,5 +149,5 @@ def demo_samples() -> dict:
     return {
         "authentic": [describe(p) for p in pharmacy_packs.filter(status="active")[:SAMPLES]],
         "dispensed": [describe(p) for p in pharmacy_packs.filter(status="supplied")[:SAMPLES]],
-        "recalled": [],
+        "recalled": [describe(p) for p in pharmacy_packs.filter(status="recalled")[:SAMPLES]],
     }

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from accounts.services import token_create
-from traceability.demo import demo_samples, demo_seed, demo_spec
+from traceability.demo import demo_recalled_batch, demo_samples, demo_seed, demo_spec
 from traceability.models import Organisation
 
 
@@ -50,7 +50,11 @@ class Command(BaseCommand):
             for u in users:
                 user = User.objects.get(username=u["username"])
                 _, u["token"] = token_create(user=user, name="demo token (seed_demo --json)")
-            payload = {"users": users, "samples": demo_samples(), "recalled_batch": None}
+            payload = {
+                "users": users,
+                "samples": demo_samples(),
+                "recalled_batch": demo_recalled_batch(),
+            }
             self.stdout.write(json.dumps(payload, indent=2))
             return
         self.stdout.write("Demo logins (username / password):")
