@@ -235,3 +235,14 @@ def test_recalled_cases_are_returned_whole_and_lot_level_stock_by_count(
     assert row(bulk, distributor)["destroyed"] == 5 and adds_up(bulk)
     assert rebuild.differences() == []
     assert Recall.objects.get().batches.count() == 2
+
+
+def test_a_pharmacist_scanning_a_recalled_pack_is_told_recalled_with_a_valid_chain(
+    batch, spread, manufacturer, pharmacy
+):
+    from traceability.verification import pack_verify
+
+    recall(manufacturer, batch)
+    found = pack_verify(scanner=pharmacy, gtin=spread[1].gtin, serial=spread[1].serial)
+    assert found.verdict == "RECALLED"
+    assert [r.code for r in found.reasons] == ["RECALLED"]  # chain and proof still verify
