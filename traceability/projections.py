@@ -20,6 +20,7 @@ from datetime import date
 from traceability import epcis_shapes
 from traceability.custody_apply import CustodyRun
 from traceability.custody_state import CUSTODY_KINDS, State, packs_by_sgtin
+from traceability.epcis import index as epcis_index
 from traceability.models import (
     Batch,
     BatchEvent,
@@ -64,6 +65,8 @@ def apply_batch(batch: Applied, *, checked: State | None = None) -> None:
                 handler = APPLY.get(signed.kind)
                 if handler is not None:
                     handler(signed, entry)
+    # EPCIS: the custody events as queryable EPCIS events.
+    epcis_index.custody_events_index(batch)
 
 
 def _runs(batch: Applied) -> Iterator[tuple[bool, Applied]]:

@@ -8,10 +8,12 @@ from django.db import connection, transaction
 
 from ledger.models import Entry
 from traceability import projections, statements
+from traceability.epcis import index as epcis_index
 from traceability.models import (
     Batch,
     BatchEvent,
     Case,
+    EpcisEvent,
     Holding,
     Pack,
     PackEvent,
@@ -114,6 +116,11 @@ def snapshot() -> dict[str, list[tuple]]:
                 "recall__public_id", "organisation__gln", "kind", "entry", "issued_at"
             )
         ),
+        "epcis events": sorted(
+            EpcisEvent.objects.filter(role=EpcisEvent.Role.CUSTODY).values_list(
+                "event_id", "entry", "event_type", "biz_step", "event_time"
+            )
+        ),
         "statements": sorted(
             StatementRecord.objects.values_list(
                 "entry", "kind", "organisation__gln", "key__key_id", "nonce", "issued_at"
@@ -123,6 +130,7 @@ def snapshot() -> dict[str, list[tuple]]:
 
 
 def _clear() -> None:
+    epcis_index.custody_events_clear()  # EPCIS: custody rows only; observations stay
     with connection.cursor() as cursor:
         for model in PROJECTIONS:
             cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608

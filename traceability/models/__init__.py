@@ -9,6 +9,7 @@ from traceability.models.custody import (
     Shipment,
     ShipmentLine,
 )
+from traceability.models.epcis import CaptureJob, EpcisEvent, EpcisEventEpc
 from traceability.models.participants import (
     CustodialKey,
     Member,
@@ -22,8 +23,11 @@ __all__ = [
     "Alert",
     "Batch",
     "BatchEvent",
+    "CaptureJob",
     "Case",
     "CustodialKey",
+    "EpcisEvent",
+    "EpcisEventEpc",
     "Holding",
     "Member",
     "Organisation",

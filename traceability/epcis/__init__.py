@@ -1,0 +1,1 @@
+"""EPCIS 2.0: capture documents, query events, export the ledger's custody events."""

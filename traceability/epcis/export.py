@@ -1,0 +1,110 @@
+"""The ledger's custody statements as EPCIS 2.0 events and documents.
+
+Statement bodies are EPCIS-shaped already (epcis_shapes); this adds what a
+reader outside the platform needs: an eventID, the recordTime, parties as
+PGLN Digital Links (AI 417), CBV master-data names in the ILMD, and the
+platform's own fields under the `dt:` extension prefix, among them the
+ledger index the event can be proven at (/ledger/proof/inclusion).
+"""
+
+import contextlib
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from ledger.models import Entry
+from traceability import statements
+from traceability.epcis_shapes import DIGITAL_LINK, gln_parse
+
+CUSTODY_KINDS = frozenset({"commission", "ship", "receive", "dispense", "destroy"})
+EXTENSION_PREFIX = "dt"
+EXTENSION_NAMESPACE = "urn:drug-traceability:epcis:"
+CONTEXT = [
+    "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+    {EXTENSION_PREFIX: EXTENSION_NAMESPACE},
+]
+# Ids derived for events that carry none: stable across rebuilds, since the
+# (key, nonce) pair of a statement is unique and signed.
+EVENT_ID_NAMESPACE = uuid.UUID("5d0c1f0e-6a3b-4b9e-9a51-0f3e1c7a2b11")
+PLATFORM_FIELDS = ("shipment", "shippedEntry")
+ILMD_NAMES = {
+    "lotNumber": "cbvmda:lotNumber",
+    "itemExpirationDate": "cbvmda:itemExpirationDate",
+    "productionDate": f"{EXTENSION_PREFIX}:productionDate",
+}
+
+
+def event_id_of(signed: statements.SignedStatement) -> str:
+    if isinstance(signed.body.get("eventID"), str):
+        return signed.body["eventID"]
+    name = f"{signed.signer_key}/{signed.nonce}"
+    return f"urn:uuid:{uuid.uuid5(EVENT_ID_NAMESPACE, name)}"
+
+
+def _party(entry: dict, field: str) -> dict:
+    """Owning and possessing parties are PGLNs: Digital Link AI 417, not 414 (a place)."""
+    value = entry.get(field)
+    if entry.get("type") in ("owning_party", "possessing_party"):
+        with contextlib.suppress(ValueError):
+            value = f"{DIGITAL_LINK}/417/{gln_parse(value)}"
+    return {**entry, field: value}
+
+
+def custody_event(signed: statements.SignedStatement, entry: int) -> dict:
+    """One custody statement as an EPCIS 2.0 event."""
+    body = signed.body
+    event = {"eventID": event_id_of(signed)}
+    for name, value in body.items():
+        if name == "eventID":
+            continue
+        if name in PLATFORM_FIELDS:
+            event[f"{EXTENSION_PREFIX}:{name}"] = value
+        elif name in ("sourceList", "destinationList"):
+            field = "source" if name == "sourceList" else "destination"
+            event[name] = [_party(p, field) for p in value]
+        elif name == "ilmd":
+            event[name] = {ILMD_NAMES.get(k, k): v for k, v in value.items()}
+        else:
+            event[name] = value
+    event["recordTime"] = signed.statement["issued_at"]
+    event[f"{EXTENSION_PREFIX}:ledgerEntry"] = entry
+    event[f"{EXTENSION_PREFIX}:signedBy"] = f"{DIGITAL_LINK}/417/{signed.signer_org}"
+    return event
+
+
+def custody_events(entries: Iterable[int]) -> dict[int, dict]:
+    """The EPCIS events of ledger entries, by index (entries that are not custody
+    statements are left out)."""
+    found = {}
+    rows = Entry.objects.filter(index__in=list(entries)).values_list("index", "data")
+    for index, data in rows:
+        signed = statements.parse_entry(bytes(data))
+        if signed.kind in CUSTODY_KINDS:
+            found[index] = custody_event(signed, index)
+    return found
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def document(events: list[dict]) -> dict:
+    return {
+        "@context": CONTEXT,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": _now(),
+        "epcisBody": {"eventList": events},
+    }
+
+
+def query_document(events: list[dict], query_name: str = "SimpleEventQuery") -> dict:
+    return {
+        "@context": CONTEXT,
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": _now(),
+        "epcisBody": {
+            "queryResults": {"queryName": query_name, "resultsBody": {"eventList": events}}
+        },
+    }
