@@ -69,6 +69,18 @@ def custodial_sign(*, organisation: Organisation, kind: str, body: dict):
     return statements.sign(statement, custodial_seed(key))
 
 
+def custodial_signer(organisation: Organisation):
+    """sign(kind, body) for many statements with one key: decrypted once, not per statement."""
+    key = custodial_key_for(organisation)
+    seed = custodial_seed(key)
+
+    def sign(kind: str, body: dict) -> statements.SignedStatement:
+        statement = statements.build(kind=kind, body=body, org=organisation.gln, key=key.key_id)
+        return statements.sign(statement, seed)
+
+    return sign
+
+
 @transaction.atomic
 def root_bootstrap(*, regulator: Organisation) -> SigningKey:
     """Create the regulator's root key: the trust anchor every verifier pins."""
