@@ -2,7 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
-from traceability.models import BatchEvent, Organisation, StatementRecord
+from traceability.models import BatchEvent, EpcisEvent, Organisation, StatementRecord
 
 
 def organisation_of(user) -> Organisation | None:
@@ -33,3 +33,13 @@ def entry_visible_to(user, index: int) -> bool:
     if org.role == Organisation.Role.REGULATOR:
         return True
     return statements_visible_to(org).filter(entry=index).exists()
+
+
+def epcis_events_visible_to(org: Organisation) -> QuerySet[EpcisEvent]:
+    """EPCIS events the organisation may query: regulators all; others the custody
+    events about batches they handled and the observations they captured."""
+    events = EpcisEvent.objects.all()
+    if org.role == Organisation.Role.REGULATOR:
+        return events
+    about_handled = BatchEvent.objects.filter(batch__in=handled_batch_ids(org)).values("entry")
+    return events.filter(Q(captured_by=org) | Q(entry__in=about_handled))

@@ -51,5 +51,7 @@ urlpatterns = [
     # patient page at the GS1 Digital Link path (issue 5)
     path("01/<str:gtin>/21/<str:serial>", patient.pack_page, name="pack-link"),
     path("01/<str:gtin>/10/<str:lot>/21/<str:serial>", patient.pack_page, name="pack-link-lot"),
+    # EPCIS 2.0 (issue 7)
+    path("epcis/", include("traceability.epcis.urls")),
     path("admin/", admin.site.urls),
 ]

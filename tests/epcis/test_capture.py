@@ -1,0 +1,342 @@
+"""Integrators push EPCIS documents; events about the platform's packs become
+signed custody statements held to the custody rules."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from ledger import storage
+from tests.epcis.conftest import (
+    capture,
+    document,
+    event_url,
+    object_event,
+    pack_uri,
+    to,
+)
+from tests.web.helpers import logged_in
+from traceability import statements
+from traceability.models import EpcisEvent, Pack, Shipment, StatementRecord
+
+pytestmark = pytest.mark.django_db
+
+
+def urn(pack) -> str:
+    """The pack's SGTIN as an EPC URN (company prefix 0950600, as in the test GTIN)."""
+    gtin = pack.gtin
+    return f"urn:epc:id:sgtin:{gtin[1:8]}.{gtin[0]}{gtin[8:13]}.{pack.serial}"
+
+
+def ship_event(event_id, packs, receiver, **fields):
+    return object_event(
+        event_id,
+        "shipping",
+        [pack_uri(p) for p in packs],
+        disposition="in_transit",
+        destinationList=to(receiver),
+        **fields,
+    )
+
+
+def refused(client, doc, *, index, event_id, message):
+    size, observations = storage.head_size(), EpcisEvent.objects.count()
+    response = capture(client, doc)
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "epcisException:ValidationException"
+    assert problem["eventIndex"] == index
+    assert problem.get("eventID") == event_id
+    assert message in problem["detail"], problem
+    assert storage.head_size() == size, "nothing may reach the ledger"
+    assert EpcisEvent.objects.count() == observations, "nothing may be stored"
+    return problem
+
+
+def test_manufacturer_ships_packs_by_epcis_and_the_distributor_receives_them(
+    as_manufacturer, as_distributor, batch, manufacturer, distributor
+):
+    packs = list(batch.packs.order_by("pk")[:3])
+    response = capture(as_manufacturer, document(ship_event("urn:uuid:ship-1", packs, distributor)))
+    assert response.status_code == 202, response.json()
+    assert response["Location"] == f"/epcis/capture/{response.json()['captureID']}"
+    assert response.json()["custodyEventCount"] == 1
+
+    shipment = Shipment.objects.get()
+    assert (shipment.sender, shipment.receiver, shipment.pack_count) == (
+        manufacturer,
+        distributor,
+        3,
+    )
+    record = StatementRecord.objects.get(entry=shipment.shipped_entry)
+    assert (record.kind, record.organisation) == ("ship", manufacturer)
+
+    receipt = object_event(
+        "urn:uuid:receive-1", "receiving", [urn(p) for p in packs], disposition="in_progress"
+    )
+    response = capture(as_distributor, document(receipt))
+    assert response.status_code == 202, response.json()
+    assert set(
+        Pack.objects.filter(pk__in=[p.pk for p in packs]).values_list("custodian", flat=True)
+    ) == {distributor.pk}
+    shipment.refresh_from_db()
+    assert shipment.status == Shipment.Status.RECEIVED
+
+
+def test_captured_custody_event_is_signed_with_the_capturers_custodial_key(
+    as_manufacturer, batch, manufacturer, distributor
+):
+    pack = batch.packs.first()
+    capture(as_manufacturer, document(ship_event("urn:uuid:signed", [pack], distributor)))
+    row = EpcisEvent.objects.get(event_id="urn:uuid:signed")
+    signed = statements.parse_entry(bytes(storage.entry_get(row.entry).data))
+    assert signed.signer_org == manufacturer.gln
+    assert signed.body["eventID"] == "urn:uuid:signed"
+    assert signed.body["eventTime"] == "2026-11-23T09:00:00.000+01:00"
+
+
+def test_a_broken_rule_refuses_the_whole_document_naming_the_event(
+    as_distributor, batch, distributor, pharmacy
+):
+    observation = object_event("urn:uuid:seen", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
+    not_held = ship_event("urn:uuid:not-mine", [batch.packs.first()], pharmacy)
+    refused(
+        as_distributor,
+        document(observation, not_held),
+        index=1,
+        event_id="urn:uuid:not-mine",
+        message="is not held by Northern Wholesale",
+    )
+
+
+def test_a_schema_violation_names_the_event(as_distributor):
+    broken = object_event("urn:uuid:broken", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
+    del broken["eventTimeZoneOffset"]
+    fine = object_event("urn:uuid:fine", "inspecting", ["urn:epc:id:sgtin:0614141.107346.2"])
+    problem = refused(
+        as_distributor,
+        document(fine, broken),
+        index=1,
+        event_id="urn:uuid:broken",
+        message="'eventTimeZoneOffset' is a required property",
+    )
+    assert problem["detail"].startswith("event 1 (urn:uuid:broken): epcisBody/eventList/1")
+
+
+def test_an_event_time_that_is_not_a_date_is_refused(as_distributor):
+    event = object_event("urn:uuid:when", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
+    event["eventTime"] = "yesterday"
+    refused(
+        as_distributor,
+        document(event),
+        index=0,
+        event_id="urn:uuid:when",
+        message="eventTime 'yesterday' is not an RFC 3339 date-time",
+    )
+
+
+def test_capturing_the_same_event_twice_stores_it_once(as_manufacturer, batch, distributor):
+    pack = batch.packs.first()
+    event = ship_event("urn:uuid:once", [pack], distributor)
+    first = capture(as_manufacturer, document(event, event))
+    assert first.status_code == 202
+    assert (first.json()["custodyEventCount"], first.json()["duplicateCount"]) == (1, 1)
+    size = storage.head_size()
+    again = capture(as_manufacturer, document(event))
+    assert again.status_code == 202
+    assert again.json()["duplicateCount"] == 1
+    assert storage.head_size() == size
+    assert Shipment.objects.count() == 1
+    assert EpcisEvent.objects.filter(event_id="urn:uuid:once").count() == 1
+
+
+def test_an_observation_without_event_id_gets_one_and_is_captured_once(as_distributor):
+    event = object_event("x", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
+    del event["eventID"]
+    assert capture(as_distributor, document(event)).json()["observationCount"] == 1
+    assert capture(as_distributor, document(event)).json()["duplicateCount"] == 1
+    assert EpcisEvent.objects.get().event_id.startswith("urn:uuid:")
+
+
+def test_manufacturer_commissions_serials_by_epcis_then_ships_them_in_the_same_document(
+    as_manufacturer, batch, distributor
+):
+    new = [f"https://id.gs1.org/01/{batch.product.gtin}/21/NEW{i}" for i in range(3)]
+    commission = object_event(
+        "urn:uuid:commission",
+        "commissioning",
+        new,
+        action="ADD",
+        disposition="active",
+        ilmd={"cbvmda:lotNumber": "L2", "cbvmda:itemExpirationDate": "2029-01-31"},
+    )
+    ship = object_event(
+        "urn:uuid:ship-new",
+        "shipping",
+        new[:2],
+        disposition="in_transit",
+        destinationList=to(distributor),
+    )
+    response = capture(as_manufacturer, document(commission, ship))
+    assert response.status_code == 202, response.json()
+    lot = batch.product.batches.get(lot="L2")
+    assert (lot.quantity, str(lot.expires_on), str(lot.manufactured_on)) == (
+        3,
+        "2029-01-31",
+        "2026-11-23",
+    )
+    assert lot.packs.filter(shipment__isnull=False).count() == 2
+
+
+def test_only_the_products_manufacturer_commissions_and_never_a_serial_twice(
+    as_manufacturer, as_distributor, batch
+):
+    taken = batch.packs.first()
+    commission = object_event(
+        "urn:uuid:again",
+        "commissioning",
+        [pack_uri(taken)],
+        action="ADD",
+        ilmd={"lotNumber": "L3", "itemExpirationDate": "2029-01-31"},
+    )
+    refused(
+        as_distributor,
+        document(commission),
+        index=0,
+        event_id="urn:uuid:again",
+        message="only a manufacturer may commission packs",
+    )
+    refused(
+        as_manufacturer,
+        document(commission),
+        index=0,
+        event_id="urn:uuid:again",
+        message=f"pack {taken.gtin}/{taken.serial} is commissioned already",
+    )
+
+
+def test_platform_packs_and_unknown_objects_cannot_share_a_custody_event(
+    as_manufacturer, batch, distributor
+):
+    event = ship_event("urn:uuid:mixed", [batch.packs.first()], distributor)
+    event["epcList"].append("urn:epc:id:sgtin:0614141.107346.2017")
+    refused(
+        as_manufacturer,
+        document(event),
+        index=0,
+        event_id="urn:uuid:mixed",
+        message="mixes the platform's packs with objects it does not manage",
+    )
+
+
+def test_an_unknown_serial_of_a_platform_product_is_refused(as_manufacturer, batch, distributor):
+    event = ship_event("urn:uuid:typo", [batch.packs.first()], distributor)
+    event["epcList"] = [f"https://id.gs1.org/01/{batch.product.gtin}/21/NOSUCH"]
+    refused(
+        as_manufacturer,
+        document(event),
+        index=0,
+        event_id="urn:uuid:typo",
+        message=f"pack {batch.product.gtin}/NOSUCH is unknown",
+    )
+
+
+def test_aggregation_of_platform_packs_is_refused_until_cases_are_modelled(as_manufacturer, batch):
+    event = {
+        "type": "AggregationEvent",
+        "eventID": "urn:uuid:agg",
+        "eventTime": "2026-11-23T09:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "parentID": "urn:epc:id:sscc:0614141.1234567890",
+        "childEPCs": [pack_uri(batch.packs.first())],
+        "action": "ADD",
+        "bizStep": "packing",
+    }
+    refused(
+        as_manufacturer,
+        document(event),
+        index=0,
+        event_id="urn:uuid:agg",
+        message="AggregationEvents on the platform's packs are not supported",
+    )
+
+
+def test_a_pharmacy_dispenses_by_epcis_and_the_pack_cannot_be_dispensed_again(
+    as_manufacturer, as_distributor, as_pharmacy, batch, distributor, pharmacy
+):
+    pack = batch.packs.first()
+    capture(as_manufacturer, document(ship_event("urn:uuid:s1", [pack], distributor)))
+    capture(as_distributor, document(object_event("urn:uuid:r1", "receiving", [pack_uri(pack)])))
+    capture(as_distributor, document(ship_event("urn:uuid:s2", [pack], pharmacy)))
+    capture(as_pharmacy, document(object_event("urn:uuid:r2", "receiving", [pack_uri(pack)])))
+    dispense = object_event("urn:uuid:d1", "dispensing", [pack_uri(pack)], disposition="dispensed")
+    assert capture(as_pharmacy, document(dispense)).status_code == 202
+    pack.refresh_from_db()
+    assert pack.status == Pack.Status.SUPPLIED
+    again = object_event("urn:uuid:d2", "dispensing", [pack_uri(pack)])
+    refused(
+        as_pharmacy,
+        document(again),
+        index=0,
+        event_id="urn:uuid:d2",
+        message="is supplied and can no longer move",
+    )
+
+
+def test_capture_speaks_the_rest_binding(as_distributor, distributor):
+    doc = document(object_event("urn:uuid:1", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"]))
+    assert capture(as_distributor, doc, content_type="text/plain").status_code == 415
+    old = capture(as_distributor, doc, HTTP_GS1_EPCIS_VERSION="1.2")
+    assert old.status_code == 406
+    greedy = capture(as_distributor, doc, HTTP_GS1_CAPTURE_ERROR_BEHAVIOUR="proceed")
+    assert greedy.status_code == 501
+    assert capture(Client(), doc).status_code == 401
+    assert capture(as_distributor, doc, content_type="application/json").status_code == 202
+    options = as_distributor.options("/epcis/capture")
+    assert options.status_code == 204
+    assert options["GS1-EPCIS-Capture-Limit"] == "10000"
+    assert options["GS1-Capture-Error-Behaviour"] == "rollback"
+
+
+def test_too_many_events_is_a_413(as_distributor, settings, monkeypatch):
+    from traceability.epcis import capture as capture_module
+
+    monkeypatch.setattr(capture_module, "MAX_EVENTS", 2)
+    events = [
+        object_event(f"urn:uuid:{i}", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
+        for i in range(3)
+    ]
+    response = capture(as_distributor, document(*events))
+    assert response.status_code == 413
+    assert response.json()["type"] == "epcisException:CaptureLimitExceededException"
+
+
+def test_session_users_need_the_csrf_token_to_capture(distributor):
+    browser = logged_in(distributor, enforce_csrf_checks=True)
+    doc = document(object_event("urn:uuid:1", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"]))
+    assert capture(browser, doc).status_code == 403
+
+
+def test_capture_jobs_are_visible_to_their_organisation_only(as_distributor, as_pharmacy):
+    doc = document(object_event("urn:uuid:1", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"]))
+    location = capture(as_distributor, doc)["Location"]
+    job = as_distributor.get(location)
+    assert job.status_code == 200
+    assert (job.json()["running"], job.json()["success"], job.json()["observationCount"]) == (
+        False,
+        True,
+        1,
+    )
+    assert as_pharmacy.get(location).status_code == 404
+    assert (
+        json.loads(as_pharmacy.get(location).content)["type"]
+        == "epcisException:NoSuchNameException"
+    )
+
+
+def test_an_observation_is_queryable_by_its_capturer_only(as_distributor, as_pharmacy):
+    event = object_event("urn:uuid:mine", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
+    capture(as_distributor, document(event))
+    assert as_distributor.get(event_url("urn:uuid:mine")).status_code == 200
+    assert as_pharmacy.get(event_url("urn:uuid:mine")).status_code == 404

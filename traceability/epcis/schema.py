@@ -1,0 +1,75 @@
+"""GS1's EPCIS 2.0 JSON Schema, compiled once, and the event list of a document.
+
+The schema file beside this module is GS1's, byte for byte (a test compares it
+with the conformance copy). jsonschema
+treats `format` as an annotation (draft 7 makes it optional), so the schema
+does not check that eventTime is a date: capture parses it and says so.
+"""
+
+import functools
+import json
+from pathlib import Path
+
+import jsonschema
+
+SCHEMA_PATH = Path(__file__).with_name("EPCIS-JSON-Schema.json")
+DOCUMENT_TYPES = ("EPCISDocument", "EPCISQueryDocument")
+
+
+class SchemaProblem(ValueError):
+    """Where the document breaks the schema: event index (or None) and the problem."""
+
+    def __init__(self, index: int | None, event_id: str | None, message: str):
+        super().__init__(message)
+        self.index, self.event_id, self.message = index, event_id, message
+
+
+@functools.cache
+def validator() -> jsonschema.Draft7Validator:
+    with open(SCHEMA_PATH, encoding="utf-8") as f:
+        schema = json.load(f)
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def events_of(document: dict) -> list:
+    """The eventList of an EPCISDocument or of an EPCISQueryDocument's results."""
+    body = document.get("epcisBody") or {}
+    if document.get("type") == "EPCISQueryDocument":
+        body = (body.get("queryResults") or {}).get("resultsBody") or {}
+    events = body.get("eventList")
+    return events if isinstance(events, list) else []
+
+
+def _event_index(path) -> int | None:
+    """The eventList position in an error's path, if the error is inside an event."""
+    parts = list(path)
+    for i, part in enumerate(parts[:-1]):
+        if part == "eventList" and isinstance(parts[i + 1], int):
+            return parts[i + 1]
+    return None
+
+
+def _where(path) -> str:
+    return "/".join(str(p) for p in path) or "(document)"
+
+
+def document_check(document) -> None:
+    """SchemaProblem naming the first event (or the envelope) that breaks the schema."""
+    if not isinstance(document, dict):
+        raise SchemaProblem(None, None, "the body must be a JSON object (an EPCIS document)")
+    if document.get("type") not in DOCUMENT_TYPES:
+        raise SchemaProblem(None, None, "type must be EPCISDocument or EPCISQueryDocument")
+    error = jsonschema.exceptions.best_match(validator().iter_errors(document))
+    if error is None:
+        return
+    index = _event_index(error.absolute_path)
+    event_id = None
+    if index is not None:
+        event = events_of(document)[index]
+        event_id = event.get("eventID") if isinstance(event, dict) else None
+    raise SchemaProblem(index, event_id, f"{_where(error.absolute_path)}: {error.message}")
+
+
+def is_valid(document: dict) -> bool:
+    return validator().is_valid(document)
