@@ -1,0 +1,121 @@
+"""Every custody event on the platform, however it was signed, is an EPCIS 2.0
+event; a batch's history downloads as one EPCIS document."""
+
+import json
+
+import pytest
+
+from ledger import storage
+from tests.epcis.conftest import api_client, capture, document, object_event
+from tests.web.helpers import deliver, in_stock, logged_in, sgtins
+from traceability.epcis import schema
+from traceability.models import EpcisEvent
+from traceability.rebuild import differences, rebuild
+from traceability.shipping import packs_decommission
+
+pytestmark = pytest.mark.django_db
+
+
+def export_url(batch) -> str:
+    return f"/epcis/batches/{batch.product.gtin}/{batch.lot}/events"
+
+
+def downloaded(client, batch) -> dict:
+    response = client.get(export_url(batch))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/ld+json"
+    assert (
+        response["Content-Disposition"]
+        == f'attachment; filename="epcis-{batch.product.gtin}-{batch.lot}.jsonld"'
+    )
+    return json.loads(b"".join(response.streaming_content))
+
+
+@pytest.fixture
+def history(batch, manufacturer, distributor, pharmacy):
+    """Shipped and received in the web UI's services; a pharmacy dispenses one."""
+    deliver(batch, manufacturer, distributor, 4)
+    deliver(batch, distributor, pharmacy, 2)
+    packs_decommission(
+        holder=pharmacy, sgtins=sgtins(in_stock(batch, pharmacy)[:1]), status="supplied"
+    )
+    return batch
+
+
+def test_a_batch_history_downloads_as_one_valid_epcis_document(history, distributor):
+    doc = downloaded(api_client(distributor), history)
+    assert doc["type"] == "EPCISDocument"
+    assert schema.is_valid(doc), list(schema.validator().iter_errors(doc))[:1]
+    events = doc["epcisBody"]["eventList"]
+    steps = [e["bizStep"] for e in events]
+    assert steps == [
+        "commissioning",
+        "shipping",
+        "receiving",
+        "shipping",
+        "receiving",
+        "dispensing",
+    ]
+    assert [e["dt:ledgerEntry"] for e in events] == sorted(e["dt:ledgerEntry"] for e in events)
+
+
+def test_exported_events_name_packs_parties_and_times_as_epcis_does(
+    history, manufacturer, distributor
+):
+    events = downloaded(api_client(manufacturer), history)["epcisBody"]["eventList"]
+    shipping = events[1]
+    assert shipping["type"] == "ObjectEvent" and shipping["action"] == "OBSERVE"
+    assert shipping["disposition"] == "in_transit"
+    assert all(
+        epc.startswith(f"https://id.gs1.org/01/{history.product.gtin}/21/")
+        for epc in shipping["epcList"]
+    )
+    assert {
+        "type": "owning_party",
+        "source": f"https://id.gs1.org/417/{manufacturer.gln}",
+    } in shipping["sourceList"]
+    assert {
+        "type": "possessing_party",
+        "destination": f"https://id.gs1.org/417/{distributor.gln}",
+    } in shipping["destinationList"]
+    assert shipping["eventTimeZoneOffset"] == "+00:00" and shipping["eventTime"].endswith("Z")
+    assert shipping["eventID"].startswith("urn:uuid:")
+    assert events[0]["ilmd"]["cbvmda:lotNumber"] == history.lot
+    # The ledger index proves the event: its entry is the signed statement.
+    entry = storage.entry_get(shipping["dt:ledgerEntry"])
+    assert b'"bizStep":"shipping"' in bytes(entry.data)
+
+
+def test_a_batch_nobody_showed_you_is_not_found(batch, as_pharmacy):
+    response = as_pharmacy.get(export_url(batch))
+    assert response.status_code == 404
+    assert response.json()["type"] == "epcisException:NoSuchNameException"
+
+
+def test_the_batch_page_links_to_the_epcis_download(history, manufacturer):
+    page = logged_in(manufacturer).get(f"/batches/{history.product.gtin}/{history.lot}/")
+    assert export_url(history) in page.content.decode()
+    download = logged_in(manufacturer).get(export_url(history))
+    assert download.status_code == 200
+
+
+def test_captured_and_web_signed_events_round_trip_through_export_and_capture(
+    history, as_regulator, regulator
+):
+    """A regulator's copy of a batch history captures cleanly elsewhere: here,
+    as duplicates, since every eventID is known already."""
+    doc = downloaded(api_client(regulator), history)
+    response = capture(as_regulator, doc)
+    assert response.status_code == 202, response.json()
+    assert response.json()["duplicateCount"] == len(doc["epcisBody"]["eventList"])
+
+
+def test_rebuilding_the_projections_rebuilds_the_epcis_index(history, as_distributor):
+    capture(
+        as_distributor,
+        document(object_event("urn:uuid:obs", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])),
+    )
+    before = set(EpcisEvent.objects.values_list("event_id", "entry", "role"))
+    assert differences() == []
+    rebuild()
+    assert set(EpcisEvent.objects.values_list("event_id", "entry", "role")) == before
