@@ -119,3 +119,20 @@ def test_rebuilding_the_projections_rebuilds_the_epcis_index(history, as_distrib
     assert differences() == []
     rebuild()
     assert set(EpcisEvent.objects.values_list("event_id", "entry", "role")) == before
+
+
+def test_counter_actions_are_exported_too(history, pharmacy):
+    from traceability.pack_states import pack_report_stolen, pack_undo_dispense
+
+    dispensed = history.packs.get(status="supplied")
+    pack_undo_dispense(pharmacy=pharmacy, gtin=dispensed.gtin, serial=dispensed.serial)
+    other = in_stock(history, pharmacy)[-1]
+    pack_report_stolen(holder=pharmacy, gtin=other.gtin, serial=other.serial)
+    doc = downloaded(api_client(pharmacy), history)
+    assert schema.is_valid(doc)
+    last_two = doc["epcisBody"]["eventList"][-2:]
+    assert [(e["bizStep"], e["disposition"]) for e in last_two] == [
+        ("stocking", "active"),
+        ("decommissioning", "stolen"),
+    ]
+    assert isinstance(last_two[0]["dt:undoes"], int)

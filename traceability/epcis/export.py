@@ -16,7 +16,10 @@ from ledger.models import Entry
 from traceability import statements
 from traceability.epcis_shapes import DIGITAL_LINK, gln_parse
 
-CUSTODY_KINDS = frozenset({"commission", "ship", "receive", "dispense", "destroy"})
+# Statements that are EPCIS events about packs (the rest register keys and products).
+CUSTODY_KINDS = frozenset(
+    {"commission", "ship", "receive", "dispense", "destroy", "stolen", "sample", "dispense.undo"}
+)
 EXTENSION_PREFIX = "dt"
 EXTENSION_NAMESPACE = "urn:drug-traceability:epcis:"
 CONTEXT = [
@@ -26,7 +29,13 @@ CONTEXT = [
 # Ids derived for events that carry none: stable across rebuilds, since the
 # (key, nonce) pair of a statement is unique and signed.
 EVENT_ID_NAMESPACE = uuid.UUID("5d0c1f0e-6a3b-4b9e-9a51-0f3e1c7a2b11")
-PLATFORM_FIELDS = ("shipment", "shippedEntry")
+# ObjectEvent fields as EPCIS names them; a body's other fields are the platform's own
+# (shipment, shippedEntry, undoes...) and go out under the extension prefix.
+EPCIS_FIELDS = frozenset(
+    {"type", "eventTime", "eventTimeZoneOffset", "action", "bizStep", "disposition", "epcList",
+     "readPoint", "bizLocation", "bizTransactionList", "sourceList", "destinationList", "ilmd",
+     "quantityList", "persistentDisposition", "sensorElementList", "certificationInfo"}
+)  # fmt: skip
 ILMD_NAMES = {
     "lotNumber": "cbvmda:lotNumber",
     "itemExpirationDate": "cbvmda:itemExpirationDate",
@@ -57,7 +66,7 @@ def custody_event(signed: statements.SignedStatement, entry: int) -> dict:
     for name, value in body.items():
         if name == "eventID":
             continue
-        if name in PLATFORM_FIELDS:
+        if name not in EPCIS_FIELDS:
             event[f"{EXTENSION_PREFIX}:{name}"] = value
         elif name in ("sourceList", "destinationList"):
             field = "source" if name == "sourceList" else "destination"
