@@ -17,7 +17,7 @@ from tests.epcis.conftest import (
 )
 from tests.web.helpers import logged_in
 from traceability import statements
-from traceability.models import EpcisEvent, Pack, Shipment, StatementRecord
+from traceability.models import Case, EpcisEvent, Pack, Shipment, StatementRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -226,7 +226,7 @@ def test_platform_packs_and_unknown_objects_cannot_share_a_custody_event(
         document(event),
         index=0,
         event_id="urn:uuid:mixed",
-        message="mixes the platform's packs with objects it does not manage",
+        message="is not a pack or case on the platform",
     )
 
 
@@ -242,24 +242,99 @@ def test_an_unknown_serial_of_a_platform_product_is_refused(as_manufacturer, bat
     )
 
 
-def test_aggregation_of_platform_packs_is_refused_until_cases_are_modelled(as_manufacturer, batch):
-    event = {
+CASE_URN = "urn:epc:id:sscc:0950600.0123456789"  # SSCC 009506001234567897
+
+
+def aggregation(event_id, action, children, biz_step, parent=CASE_URN):
+    return {
         "type": "AggregationEvent",
-        "eventID": "urn:uuid:agg",
+        "eventID": event_id,
         "eventTime": "2026-11-23T09:00:00Z",
         "eventTimeZoneOffset": "+00:00",
-        "parentID": "urn:epc:id:sscc:0614141.1234567890",
-        "childEPCs": [pack_uri(batch.packs.first())],
-        "action": "ADD",
-        "bizStep": "packing",
+        "parentID": parent,
+        "childEPCs": children,
+        "action": action,
+        "bizStep": biz_step,
     }
+
+
+def test_manufacturer_packs_a_case_and_ships_it_and_the_distributor_receives_the_case(
+    as_manufacturer, as_distributor, batch, distributor
+):
+    packs = list(batch.packs.order_by("pk")[:3])
+    pack_into = aggregation("urn:uuid:pack", "ADD", [pack_uri(p) for p in packs], "packing")
+    ship_case = object_event(
+        "urn:uuid:ship-case", "shipping", [CASE_URN], destinationList=to(distributor)
+    )
+    response = capture(as_manufacturer, document(pack_into, ship_case))
+    assert response.status_code == 202, response.json()
+    case = Case.objects.get()
+    assert case.sscc == "009506001234567897"
+    assert set(case.packs.values_list("pk", flat=True)) == {p.pk for p in packs}
+
+    receipt = object_event(
+        "urn:uuid:receive-case", "receiving", ["https://id.gs1.org/00/009506001234567897"]
+    )
+    received = capture(as_distributor, document(receipt))
+    assert received.status_code == 202, received.json()
+    assert {p.custodian_id for p in Pack.objects.filter(case=case)} == {distributor.pk}
+    unpack = aggregation("urn:uuid:unpack", "DELETE", [pack_uri(packs[0])], "unpacking")
+    assert capture(as_distributor, document(unpack)).status_code == 202
+    assert Pack.objects.get(pk=packs[0].pk).case_id is None
+
+
+def test_aggregation_rules_apply_to_captured_events(as_distributor, batch):
+    pack_into = aggregation("urn:uuid:not-mine", "ADD", [pack_uri(batch.packs.first())], "packing")
+    refused(
+        as_distributor,
+        document(pack_into),
+        index=0,
+        event_id="urn:uuid:not-mine",
+        message="is not held by Northern Wholesale",
+    )
+    seen = aggregation(
+        "urn:uuid:seen-together", "OBSERVE", [pack_uri(batch.packs.first())], "inspecting"
+    )
+    response = capture(as_distributor, document(seen))
+    assert response.json()["observationCount"] == 1
+
+
+def test_a_manufacturer_commissions_a_lot_level_quantity_and_ships_part_of_it(
+    as_manufacturer, batch, distributor
+):
+    lot = f"https://id.gs1.org/01/{batch.product.gtin}/10/BULK1"
+    commission = object_event(
+        "urn:uuid:bulk",
+        "commissioning",
+        [],
+        action="ADD",
+        quantityList=[{"epcClass": lot, "quantity": 500, "uom": "EA"}],
+        ilmd={"cbvmda:itemExpirationDate": "2029-06-30"},
+    )
+    ship = object_event(
+        "urn:uuid:bulk-ship",
+        "shipping",
+        [],
+        destinationList=to(distributor),
+        quantityList=[{"epcClass": lot, "quantity": 200, "uom": "EA"}],
+    )
+    too_much = object_event(
+        "urn:uuid:bulk-ship-2",
+        "shipping",
+        [],
+        destinationList=to(distributor),
+        quantityList=[{"epcClass": lot, "quantity": 301, "uom": "EA"}],
+    )
     refused(
         as_manufacturer,
-        document(event),
-        index=0,
-        event_id="urn:uuid:agg",
-        message="AggregationEvents on the platform's packs are not supported",
+        document(commission, ship, too_much),
+        index=2,
+        event_id="urn:uuid:bulk-ship-2",
+        message="has only 300 of lot BULK1 on hand",
     )
+    assert capture(as_manufacturer, document(commission, ship)).status_code == 202
+    bulk = batch.product.batches.get(lot="BULK1")
+    assert (bulk.serialized, bulk.quantity) == (False, 500)
 
 
 def test_a_pharmacy_dispenses_by_epcis_and_the_pack_cannot_be_dispensed_again(

@@ -136,3 +136,34 @@ def test_counter_actions_are_exported_too(history, pharmacy):
         ("decommissioning", "stolen"),
     ]
     assert isinstance(last_two[0]["dt:undoes"], int)
+
+
+def test_cases_packed_in_the_web_ui_export_as_aggregation_events(batch, manufacturer, distributor):
+    from traceability.aggregation import case_pack, sscc_new
+    from traceability.shipping import shipment_create
+
+    sscc = sscc_new(manufacturer)
+    packs = sgtins(in_stock(batch, manufacturer)[:4])
+    case_pack(holder=manufacturer, sscc=sscc, sgtins=packs)
+    shipment_create(sender=manufacturer, receiver=distributor, ssccs=[sscc])
+    client = api_client(distributor)
+    doc = downloaded(client, batch)
+    assert schema.is_valid(doc)
+    packing = [e for e in doc["epcisBody"]["eventList"] if e["type"] == "AggregationEvent"]
+    assert [(e["action"], e["parentID"]) for e in packing] == [
+        ("ADD", f"https://id.gs1.org/00/{sscc}")
+    ]
+    found = client.get("/epcis/events", {"MATCH_anyEPC": f"https://id.gs1.org/00/{sscc}"})
+    steps = [
+        e["bizStep"] for e in found.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    ]
+    assert steps == ["packing", "shipping"]
+
+
+def test_every_statement_kind_about_goods_is_exported():
+    from traceability import projections
+    from traceability.custody_state import CUSTODY_KINDS
+    from traceability.epcis.export import CUSTODY_KINDS as EXPORTED
+
+    about_goods = CUSTODY_KINDS | {"commission"} | projections.PACK_STATE_KINDS.keys()
+    assert about_goods == EXPORTED

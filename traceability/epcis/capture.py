@@ -3,17 +3,18 @@
 The document is checked against GS1's schema; then each event, in order:
   - an eventID captured before (or earlier in the document) is a duplicate:
     accepted and not stored again;
-  - an event naming packs of a product registered on the platform is about
-    the platform's packs: commissioning, shipping, receiving, dispensing and
-    destroying become custody statements signed with the capturing
-    organisation's custodial key and held to the custody rules; other
-    events about them are kept as observations; AggregationEvents on them
-    are refused until the platform models cases;
+  - an event naming the platform's goods (packs or lots of a registered
+    product, cases it knows by SSCC) is a custody event when EPCIS has a word
+    for one: commissioning, shipping (disposition returned: a return),
+    receiving, dispensing, destroying, and AggregationEvents that ADD to
+    (pack) or DELETE from (unpack) a case. It becomes a statement signed with
+    the capturing organisation's custodial key and held to the custody
+    rules. Other events about those goods are kept as observations;
   - any other event is an observation.
 Custody events are appended in runs: a run ends before an event that names a
-pack of the run, so that a later event sees what an earlier one did (ship,
-then receive...). Everything happens in one transaction: the first event
-that breaks the schema or a rule refuses the document, naming the event.
+pack, case or lot of the run, so that a later event sees what an earlier one did
+(commission, pack, then ship...). Everything happens in one transaction: the
+first event that breaks the schema or a rule refuses the document, naming it.
 """
 
 import itertools
@@ -27,18 +28,20 @@ from django.utils import timezone
 
 from traceability import projections
 from traceability.commissioning import CustodyRefused
+from traceability.custody_rules import custody_check
+from traceability.custody_state import SHIPPING_KINDS, packs_by_sgtin
 from traceability.epcis import custody, index, schema
 from traceability.epcis.custody import CustodyEvent
-from traceability.epcis.identifiers import cbv_name, sgtin_of
-from traceability.ingest import custody_check
+from traceability.epcis.identifiers import cbv_name, lot_of, sgtin_of, sscc_of
 from traceability.keys import KeyRefused, custodial_signer
-from traceability.models import CaptureJob, EpcisEvent, Organisation, Product
+from traceability.models import CaptureJob, Case, EpcisEvent, Organisation, Product
 from traceability.statement_log import StatementRejected, statements_append
 
 MAX_EVENTS = 10_000
 MAX_EPCS_PER_EVENT = 500  # one event is one ledger entry, which has a size limit
 MAX_EVENT_ID = 500
 EPC_FIELDS = ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
+QUANTITY_FIELDS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
 # eventIDs derived for events without one: the same event gets the same id
 DERIVED_ID_NAMESPACE = uuid.UUID("0b8f4f53-2f0e-4d7c-8f1e-3c6f1f1f9a27")
 
@@ -62,7 +65,9 @@ class _Event:
     raw: dict
     event_id: str
     time: datetime
-    sgtins: list[tuple[str, str]]  # every serialized item it names, in any EPC field
+    sgtins: list[tuple[str, str]]  # serialized items named anywhere in the event
+    ssccs: list[str]  # logistic units named anywhere, parentID included
+    lots: list[tuple[str, str]]  # lots named by a quantity list's epcClass
 
 
 def _event_id(raw: dict) -> str:
@@ -86,6 +91,11 @@ def _named_epcs(raw: dict) -> list[str]:
     return epcs + ([raw["parentID"]] if raw.get("parentID") else [])
 
 
+def _named_classes(raw: dict) -> list[str]:
+    entries = [e for name in QUANTITY_FIELDS for e in raw.get(name) or ()]
+    return [e["epcClass"] for e in entries if isinstance(e, dict) and "epcClass" in e]
+
+
 def _parsed(position: int, raw: dict) -> _Event:
     event_id = _event_id(raw)
     try:
@@ -94,8 +104,16 @@ def _parsed(position: int, raw: dict) -> _Event:
         time = _event_time(raw)
     except ValueError as exc:
         raise CaptureRefused(str(exc), position, event_id) from None
-    sgtins = [s for s in map(sgtin_of, _named_epcs(raw)) if s]
-    return _Event(position, raw, event_id, time, sgtins)
+    epcs = _named_epcs(raw)
+    return _Event(
+        position,
+        raw,
+        event_id,
+        time,
+        sgtins=[s for s in map(sgtin_of, epcs) if s],
+        ssccs=[s for s in map(sscc_of, epcs) if s],
+        lots=[lot for lot in map(lot_of, _named_classes(raw)) if lot],
+    )
 
 
 def _new_events(raw_events: list) -> tuple[list[_Event], int]:
@@ -111,77 +129,137 @@ def _new_events(raw_events: list) -> tuple[list[_Event], int]:
     return fresh, len(raw_events) - len(fresh)
 
 
-def _custody_event(event: _Event, products: dict) -> CustodyEvent | None:
-    """The event as a custody move of platform packs; None for an observation."""
-    if not any(gtin in products for gtin, _ in event.sgtins):
-        return None
-    raw, where = event.raw, (event.index, event.event_id)
-    if raw["type"] == "AggregationEvent":
-        raise CaptureRefused("AggregationEvents on the platform's packs are not supported", *where)
+@dataclass
+class _Platform:
+    """What the platform manages among the identifiers a document names."""
+
+    products: dict[str, Product]  # by GTIN
+    cases: set[str]  # SSCCs of cases on the platform
+
+    def manages(self, event: _Event) -> bool:
+        return any(gtin in self.products for gtin, _ in [*event.sgtins, *event.lots]) or any(
+            sscc in self.cases for sscc in event.ssccs
+        )
+
+
+def _kind(raw: dict) -> str | None:
+    """The custody kind an event about platform goods is, or None (an observation);
+    CaptureRefused when its action or disposition does not fit its bizStep."""
     biz_step = cbv_name(raw.get("bizStep", ""))
-    if raw["type"] != "ObjectEvent" or biz_step not in custody.CUSTODY_STEPS:
-        return None
-    kind, actions, dispositions = custody.CUSTODY_STEPS[biz_step]
     disposition = cbv_name(raw.get("disposition", ""))
-    epcs = raw.get("epcList") or []
-    sgtins = [sgtin_of(epc) for epc in epcs]
+    if raw["type"] == "AggregationEvent":
+        if raw["action"] not in custody.AGGREGATION_ACTIONS:
+            return None  # OBSERVE: seen together, nothing packed or unpacked
+        kind, steps = custody.AGGREGATION_ACTIONS[raw["action"]]
+        if biz_step and biz_step not in steps:
+            raise ValueError(f"{raw['action']} of an aggregation takes bizStep {min(steps)}")
+        return kind
+    if raw["type"] != "ObjectEvent" or biz_step not in custody.OBJECT_STEPS:
+        return None
+    kind, actions, dispositions = custody.OBJECT_STEPS[biz_step]
     if raw["action"] not in actions:
-        problem = f"{biz_step} takes action {' or '.join(sorted(actions))}, not {raw['action']}"
-    elif disposition and disposition not in dispositions:
-        problem = f"{biz_step} takes disposition {' or '.join(sorted(dispositions))}"
-    elif raw.get("childEPCs") or raw.get("quantityList") or not epcs:
-        problem = f"{biz_step} of platform packs lists each pack in epcList, and only there"
-    elif len(epcs) > MAX_EPCS_PER_EVENT:
-        problem = f"at most {MAX_EPCS_PER_EVENT} EPCs per event"
-    elif not all(s and s[0] in products for s in sgtins):
-        problem = "epcList mixes the platform's packs with objects it does not manage"
-    elif len(set(sgtins)) != len(sgtins):
-        problem = "epcList names a pack twice"
-    else:
-        return CustodyEvent(event.index, event.event_id, raw, kind, sgtins)
-    raise CaptureRefused(problem, *where)
+        raise ValueError(f"{biz_step} takes action {' or '.join(sorted(actions))}")
+    if disposition and disposition not in dispositions:
+        raise ValueError(f"{biz_step} takes disposition {' or '.join(sorted(dispositions))}")
+    return "return" if disposition == "returned" else kind
+
+
+def _goods(raw: dict, kind: str, platform: _Platform) -> dict:
+    """The packs, cases and lot quantities a custody event moves, canonical."""
+    listed = raw.get("childEPCs" if raw["type"] == "AggregationEvent" else "epcList") or []
+    quantities = raw.get(
+        "childQuantityList" if raw["type"] == "AggregationEvent" else "quantityList"
+    )
+    if len(listed) > MAX_EPCS_PER_EVENT:
+        raise ValueError(f"at most {MAX_EPCS_PER_EVENT} EPCs per event")
+    sgtins, ssccs = [], []
+    for epc in listed:
+        if (sgtin := sgtin_of(epc)) and sgtin[0] in platform.products:
+            sgtins.append(sgtin)
+        elif sscc := sscc_of(epc):
+            ssccs.append(sscc)
+        else:
+            raise ValueError(
+                f"{epc} is not a pack or case on the platform; "
+                "custody events name only the platform's goods"
+            )
+    lots: dict[tuple[str, str], int] = {}
+    for entry in quantities or ():
+        lot = lot_of(entry.get("epcClass", ""))
+        if lot is None or lot[0] not in platform.products:
+            raise ValueError(f"{entry.get('epcClass')} is not a lot of a product on the platform")
+        if kind in ("pack", "unpack"):
+            raise ValueError("lot quantities are not packed into cases; name packs or cases")
+        lots[lot] = entry.get("quantity")
+    parent = None
+    if raw["type"] == "AggregationEvent":
+        parent = sscc_of(raw.get("parentID") or "")
+        if parent is None:
+            raise ValueError("parentID must be the SSCC of a case or pallet")
+    return {"sgtins": sgtins, "ssccs": ssccs, "lots": lots, "parent": parent}
+
+
+def _custody_event(event: _Event, platform: _Platform) -> CustodyEvent | None:
+    """The event as a custody statement to be; None for an observation."""
+    if not platform.manages(event):
+        return None
+    try:
+        kind = _kind(event.raw)
+        if kind is None:
+            return None
+        goods = _goods(event.raw, kind, platform)
+    except ValueError as exc:
+        raise CaptureRefused(str(exc), event.index, event.event_id) from None
+    return CustodyEvent(event.index, event.event_id, event.raw, kind, **goods)
 
 
 def _runs(events: list[CustodyEvent]) -> list[list[CustodyEvent]]:
-    """Consecutive events in which no pack appears twice."""
+    """Consecutive events in which no pack, case or lot appears twice."""
     runs, run, named = [], [], set()
     for event in events:
-        if named.intersection(event.sgtins):
+        if named & event.named():
             runs.append(run)
             run, named = [], set()
         run.append(event)
-        named.update(event.sgtins)
+        named |= event.named()
     return [*runs, run] if run else runs
+
+
+def _body(org: Organisation, event: CustodyEvent, ahead: dict) -> dict:
+    if event.kind == "commission":
+        return custody.commission_body(org, event, ahead["products"], ahead["packs"])
+    if event.kind in SHIPPING_KINDS:
+        return custody.ship_body(org, event, ahead["receivers"])
+    if event.kind == "receive":
+        return custody.receive_body(org, event, ahead["packs"], ahead["cases"])
+    return custody.move_body(event)
 
 
 def _run_append(org: Organisation, run: list[CustodyEvent], sign, products: dict) -> None:
     """Build, sign, check and append one run of custody events."""
-    sgtins = itertools.chain.from_iterable(e.sgtins for e in run)
-    packs = projections.packs_by_sgtin(sgtins)
-    receivers = projections.organisations_by_gln(
-        custody.destination_gln_or_none(e.raw) for e in run if e.kind == "ship"
-    )
+    ahead = {  # what building the bodies needs, read for the whole run
+        "products": products,
+        "packs": packs_by_sgtin(itertools.chain.from_iterable(e.sgtins for e in run)),
+        "cases": custody.cases_by_sscc(itertools.chain.from_iterable(e.ssccs for e in run)),
+        "receivers": projections.organisations_by_gln(
+            custody.destination_gln_or_none(e.raw) for e in run if e.kind in SHIPPING_KINDS
+        ),
+    }
     signed = []
     for event in run:
         try:
-            if event.kind == "commission":
-                body = custody.commission_body(org, event, products, packs)
-            elif event.kind == "ship":
-                body = custody.ship_body(org, event, receivers)
-            elif event.kind == "receive":
-                body = custody.receive_body(org, event, packs)
-            else:
-                body = custody.move_body(event)
+            body = _body(org, event, ahead)
         except CustodyRefused as exc:
             raise CaptureRefused(str(exc), event.index, event.event_id) from None
         signed.append(sign(event.kind, body))
     moves = [(e, s) for e, s in zip(run, signed, strict=True) if e.kind != "commission"]
     try:
-        custody_check(org, [s for _, s in moves])
-        statements_append(signed)
+        if moves:
+            custody_check(org, [s for _, s in moves])
     except StatementRejected as exc:
-        event = moves[exc.position][0] if moves and exc.position < len(moves) else run[0]
+        event = moves[exc.position][0]
         raise CaptureRefused(exc.reason, event.index, event.event_id) from None
+    statements_append(signed)
 
 
 def _observations_save(org: Organisation, job: CaptureJob, events: list[_Event]) -> None:
@@ -219,11 +297,17 @@ def epcis_capture(*, organisation: Organisation, document) -> CaptureJob:
     """Capture `document` for `organisation`: a CaptureJob, or CaptureRefused."""
     raw_events = _document_events(document)
     events, duplicates = _new_events(raw_events)
-    gtins = {gtin for event in events for gtin, _ in event.sgtins}
-    products = {p.gtin: p for p in Product.objects.filter(gtin__in=gtins)}
+    gtins = {gtin for e in events for gtin, _ in [*e.sgtins, *e.lots]}
+    ssccs = {sscc for e in events for sscc in e.ssccs}
+    platform = _Platform(
+        products={p.gtin: p for p in Product.objects.filter(gtin__in=gtins)},
+        cases=set(Case.objects.filter(sscc__in=ssccs).values_list("sscc", flat=True)),
+    )
     custody_events, observations = [], []
     for event in events:
-        move = _custody_event(event, products)
+        move = _custody_event(event, platform)
+        if move and move.kind == "pack":  # later events may name the new case
+            platform.cases.add(move.parent)
         (custody_events if move else observations).append(move or event)
     job = CaptureJob.objects.create(
         organisation=organisation,
@@ -239,7 +323,7 @@ def epcis_capture(*, organisation: Organisation, document) -> CaptureJob:
             first = custody_events[0]
             raise CaptureRefused(str(exc), first.index, first.event_id) from None
         for run in _runs(custody_events):
-            _run_append(organisation, run, sign, products)
+            _run_append(organisation, run, sign, platform.products)
     _observations_save(organisation, job, observations)
     job.finished_at = timezone.now()
     job.save(update_fields=["finished_at"])

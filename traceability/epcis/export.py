@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from ledger.models import Entry
-from traceability import statements
+from traceability import custody_state, statements
 from traceability.epcis_shapes import DIGITAL_LINK, gln_parse
 
-# Statements that are EPCIS events about packs (the rest register keys and products).
-CUSTODY_KINDS = frozenset(
-    {"commission", "ship", "receive", "dispense", "destroy", "stolen", "sample", "dispense.undo"}
-)
+# Statements that are EPCIS events about goods (the rest register keys and products):
+# the custody events, commissioning, and the counter's pack states (projections).
+PACK_STATE_KINDS = frozenset({"stolen", "sample", "dispense.undo"})
+CUSTODY_KINDS = custody_state.CUSTODY_KINDS | {"commission"} | PACK_STATE_KINDS
 EXTENSION_PREFIX = "dt"
 EXTENSION_NAMESPACE = "urn:drug-traceability:epcis:"
 CONTEXT = [
@@ -33,6 +33,7 @@ EVENT_ID_NAMESPACE = uuid.UUID("5d0c1f0e-6a3b-4b9e-9a51-0f3e1c7a2b11")
 # (shipment, shippedEntry, undoes...) and go out under the extension prefix.
 EPCIS_FIELDS = frozenset(
     {"type", "eventTime", "eventTimeZoneOffset", "action", "bizStep", "disposition", "epcList",
+     "parentID", "childEPCs", "childQuantityList",
      "readPoint", "bizLocation", "bizTransactionList", "sourceList", "destinationList", "ilmd",
      "quantityList", "persistentDisposition", "sensorElementList", "certificationInfo"}
 )  # fmt: skip

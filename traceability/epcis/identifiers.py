@@ -11,7 +11,7 @@ from urllib.parse import quote, unquote
 
 from biip.checksums import gs1_standard_check_digit
 
-from traceability.epcis_shapes import DIGITAL_LINK, sgtin_uri
+from traceability.epcis_shapes import DIGITAL_LINK, sgtin_uri, sscc_uri
 
 SGTIN_URN = re.compile(r"urn:epc:id:sgtin:([0-9]+)\.([0-9]+)\.(.+)")
 SSCC_URN = re.compile(r"urn:epc:id:sscc:([0-9]+)\.([0-9]+)")
@@ -19,6 +19,8 @@ SGLN_URN = re.compile(r"urn:epc:id:sgln:([0-9]+)\.([0-9]*)\.(.*)")
 PGLN_URN = re.compile(r"urn:epc:id:pgln:([0-9]+)\.([0-9]*)")
 DL_SGTIN = re.compile(r"https?://[^/]+/01/([0-9]{14})/21/([^/?#]+)")
 DL_SSCC = re.compile(r"https?://[^/]+/00/([0-9]{18})")
+LGTIN_URN = re.compile(r"urn:epc:class:lgtin:([0-9]+)\.([0-9]+)\.(.+)")
+DL_LOT = re.compile(r"https?://[^/]+/01/([0-9]{14})/10/([^/?#]+)")
 DL_GLN = re.compile(r"https?://[^/]+/(414|417)/([0-9]{13})(?:/254/([^/?#]+))?")
 CBV_PREFIXES = (
     "urn:epcglobal:cbv:bizstep:",
@@ -51,15 +53,31 @@ def sgtin_of(epc: str) -> tuple[str, str] | None:
     return None
 
 
+def sscc_of(epc: str) -> str | None:
+    """The SSCC when `epc` names a logistic unit (a case or pallet), else None."""
+    if match := DL_SSCC.fullmatch(epc):
+        return match[1]
+    if (match := SSCC_URN.fullmatch(epc)) and len(match[1]) + len(match[2]) == 17:
+        return _with_check_digit(match[2][0] + match[1] + match[2][1:])
+    return None
+
+
+def lot_of(epc_class: str) -> tuple[str, str] | None:
+    """(GTIN, lot) when a quantityList epcClass names a lot, else None."""
+    if match := DL_LOT.fullmatch(epc_class):
+        return match[1], unquote(match[2])
+    if match := LGTIN_URN.fullmatch(epc_class):
+        gtin = _gtin(match[1], match[2])
+        return (gtin, unquote(match[3])) if gtin else None
+    return None
+
+
 def epc_canonical(epc: str) -> str:
     """One spelling per object: SGTINs, SSCCs and SGLNs as id.gs1.org Digital Links."""
     if sgtin := sgtin_of(epc):
         return sgtin_uri(*sgtin)
-    if match := DL_SSCC.fullmatch(epc):
-        return f"{DIGITAL_LINK}/00/{match[1]}"
-    if (match := SSCC_URN.fullmatch(epc)) and len(match[1]) + len(match[2]) == 17:
-        sscc = _with_check_digit(match[2][0] + match[1] + match[2][1:])
-        return f"{DIGITAL_LINK}/00/{sscc}"
+    if sscc := sscc_of(epc):
+        return sscc_uri(sscc)
     if location := location_canonical(epc):
         return location
     return epc
