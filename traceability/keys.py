@@ -4,6 +4,7 @@ and sign with custodial keys on behalf of web users."""
 import base64
 
 import nacl.signing
+import rfc8785
 from django.db import transaction
 
 from ledger.logkey import decrypt_seed, encrypt_seed
@@ -74,9 +75,16 @@ def custodial_signer(organisation: Organisation):
     key = custodial_key_for(organisation)
     seed = custodial_seed(key)
 
+    signing_key = nacl.signing.SigningKey(seed)
+
     def sign(kind: str, body: dict) -> statements.SignedStatement:
+        """Canonicalized once: the bytes signed are the bytes verified and stored,
+        so the caller must not alter `body` afterwards."""
         statement = statements.build(kind=kind, body=body, org=organisation.gln, key=key.key_id)
-        return statements.sign(statement, seed)
+        statements.check_shape(statement)
+        canonical = rfc8785.dumps(statement)
+        signature = signing_key.sign(statements.DOMAIN + canonical).signature
+        return statements.SignedStatement(statement, signature, canonical=canonical)
 
     return sign
 

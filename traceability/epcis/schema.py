@@ -1,9 +1,18 @@
 """GS1's EPCIS 2.0 JSON Schema, compiled once, and the event list of a document.
 
 The schema file beside this module is GS1's, byte for byte (a test compares it
-with the conformance copy). jsonschema
-treats `format` as an annotation (draft 7 makes it optional), so the schema
-does not check that eventTime is a date: capture parses it and says so.
+with the conformance copy). jsonschema treats `format` as an annotation (draft
+7 makes it optional), so the schema does not check that eventTime is a date:
+capture parses it and says so.
+
+Speed: a document repeats the same small values thousands of times (bizStep,
+readPoint, property names, parties), and jsonschema walks the schema anew
+for each. The validator therefore remembers which (definition, value) pairs
+were valid: a `$ref` to a definition is a pure function of the value, since
+every reference in this one-file schema resolves to the same place. Invalid
+values are always validated again, so every error is reported exactly as
+jsonschema reports it. A definition whose values rarely repeat (whole
+events, eventIDs) stops being remembered after a trial.
 """
 
 import functools
@@ -24,12 +33,56 @@ class SchemaProblem(ValueError):
         self.index, self.event_id, self.message = index, event_id, message
 
 
+PLAIN_REF = jsonschema.Draft7Validator.VALIDATORS["$ref"]
+
+
+class _ValidRefs:
+    """Which (reference, value) pairs validated without error."""
+
+    MAX_ENTRIES = 50_000
+    TRIAL = 500  # lookups of a reference before judging whether remembering pays
+    MIN_HIT_RATE = 0.2
+
+    def __init__(self):
+        self.valid: set = set()
+        self.lookups: dict[str, list[int]] = {}  # ref -> [lookups, hits]
+        self.skipped: set[str] = set()
+
+    @staticmethod
+    def _key(value):
+        if isinstance(value, dict | list):
+            return json.dumps(value, sort_keys=True)
+        return (type(value).__name__, value)
+
+    def keyword(self, validator, ref, instance, schema):
+        """jsonschema's `$ref`, skipping pairs already known to be valid."""
+        if ref in self.skipped:
+            yield from PLAIN_REF(validator, ref, instance, schema)
+            return
+        key, stats = (ref, self._key(instance)), self.lookups.setdefault(ref, [0, 0])
+        stats[0] += 1
+        if key in self.valid:
+            stats[1] += 1
+            return
+        errors = list(PLAIN_REF(validator, ref, instance, schema))
+        if stats[0] >= self.TRIAL and stats[1] < self.MIN_HIT_RATE * stats[0]:
+            self.skipped.add(ref)
+        elif not errors:
+            if len(self.valid) >= self.MAX_ENTRIES:
+                self.valid.clear()
+            self.valid.add(key)
+        yield from errors
+
+
 @functools.cache
 def validator() -> jsonschema.Draft7Validator:
     with open(SCHEMA_PATH, encoding="utf-8") as f:
         schema = json.load(f)
     jsonschema.Draft7Validator.check_schema(schema)
-    return jsonschema.Draft7Validator(schema)
+    remembering = jsonschema.validators.extend(
+        jsonschema.Draft7Validator, {"$ref": _ValidRefs().keyword}
+    )
+    return remembering(schema)
 
 
 def events_of(document: dict) -> list:

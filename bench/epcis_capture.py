@@ -1,0 +1,215 @@
+"""EPCIS events captured per second from documents of --events events.
+
+Two kinds of document, each timed --repeats times after a warm-up:
+  custody       every event ships one platform pack to a distributor: schema
+                check, custody rules with the packs locked, a signed statement
+                per event appended to the ledger, projections and the EPCIS index
+  observations  every event is about goods the platform does not manage:
+                schema check and the EPCIS index only
+Each is timed through the service (epcis_capture) and through
+POST /epcis/capture (JSON parsing, authentication, the response), and the
+schema check alone is timed on the same documents, to show its share.
+
+    .venv/bin/python bench/epcis_capture.py                  # PostgreSQL (the target)
+    .venv/bin/python bench/epcis_capture.py --backend sqlite
+    .venv/bin/python bench/epcis_capture.py --profile        # where one document's time goes
+
+Target: >= 5,000 events/s on PostgreSQL, documents of 1,000 events.
+"""
+
+import argparse
+import cProfile
+import json
+import pstats
+import statistics
+import sys
+import time
+from datetime import date
+
+import harness
+
+PG_DATABASE = "traceability_bench_epcis"
+TARGET = 5_000
+CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--events", type=int, default=1000, help="events per document")
+    parser.add_argument("--repeats", type=int, default=5, help="timed documents per path")
+    parser.add_argument("--profile", action="store_true", help="profile one custody document")
+    parser.add_argument("--pg-server", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def parent(args: argparse.Namespace) -> int:
+    harness.print_machine_load()
+    if args.backend == "postgres":
+        try:
+            harness.pg_recreate(args.pg_server, PG_DATABASE)
+        except Exception as exc:
+            print(f"postgres: skipped: PostgreSQL unreachable at {args.pg_server} ({exc})")
+            return 0
+        url = f"{args.pg_server}/{PG_DATABASE}"
+    else:
+        path = harness.ROOT / "var" / "bench-epcis.sqlite3"
+        path.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    return harness.run_child(__file__, args.backend, url, sys.argv[1:])
+
+
+def document(events: list[dict]) -> dict:
+    return {
+        "@context": [CONTEXT],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-11-23T10:00:00Z",
+        "epcisBody": {"eventList": events},
+    }
+
+
+def event(event_id: str, epc: str, **fields) -> dict:
+    return {
+        "type": "ObjectEvent",
+        "eventID": event_id,
+        "eventTime": "2026-11-23T09:00:00.000+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "action": "OBSERVE",
+        "readPoint": {"id": "urn:epc:id:sgln:0614141.07346.1234"},
+        **fields,
+        "epcList": [epc],
+    }
+
+
+def rate(label: str, rates: list[float]) -> None:
+    print(
+        f"  {label:<38} median {statistics.median(rates):>8,.0f} events/s"
+        f"  (min {min(rates):,.0f}, max {max(rates):,.0f}; {len(rates)} documents)"
+    )
+
+
+def child(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(harness.ROOT))
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from accounts.services import token_create
+    from tests import factories
+    from traceability import keys
+    from traceability.commissioning import batch_commission, product_register
+    from traceability.epcis import schema
+    from traceability.epcis.capture import epcis_capture
+    from traceability.models import Member, Organisation
+
+    call_command("migrate", verbosity=0, interactive=False)
+    regulator = factories.organisation(Organisation.Role.REGULATOR)
+    keys.root_bootstrap(regulator=regulator)
+    maker = factories.organisation(Organisation.Role.MANUFACTURER)
+    keys.key_register(organisation=maker, registered_by=regulator)
+    receiver = factories.organisation(Organisation.Role.DISTRIBUTOR)
+    keys.key_register(organisation=receiver, registered_by=regulator)
+    product = product_register(manufacturer=maker, gtin="04000001000012", name="Bench pills")
+    documents = 3 * args.repeats + 2  # a warm-up, then schema alone, service and HTTP
+    batch = batch_commission(
+        manufacturer=maker,
+        product=product,
+        lot="BENCH",
+        manufactured_on=date(2026, 1, 1),
+        expires_on=date(2028, 1, 1),
+        quantity=args.events * documents,
+    )
+    packs = list(batch.packs.order_by("pk").values_list("gtin", "serial"))
+    destination = [
+        {"type": "owning_party", "destination": f"https://id.gs1.org/417/{receiver.gln}"}
+    ]
+    print(f"{connection.vendor}: documents of {args.events:,} events", flush=True)
+
+    def custody_doc(i: int) -> dict:
+        chunk = packs[i * args.events : (i + 1) * args.events]
+        return document(
+            [
+                event(
+                    f"urn:uuid:bench-ship-{i}-{n}",
+                    f"https://id.gs1.org/01/{gtin}/21/{serial}",
+                    bizStep="shipping",
+                    disposition="in_transit",
+                    destinationList=destination,
+                )
+                for n, (gtin, serial) in enumerate(chunk)
+            ]
+        )
+
+    def observation_doc(i: int) -> dict:
+        return document(
+            [
+                event(
+                    f"urn:uuid:bench-obs-{i}-{n}",
+                    f"urn:epc:id:sgtin:0614141.107346.{i}x{n}",
+                    bizStep="inspecting",
+                )
+                for n in range(args.events)
+            ]
+        )
+
+    custody_docs = [custody_doc(i) for i in range(documents)]
+    observation_docs = [observation_doc(i) for i in range(documents)]
+    epcis_capture(organisation=maker, document=custody_docs[0])  # warm-up
+    epcis_capture(organisation=maker, document=observation_docs[0])
+
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        epcis_capture(organisation=maker, document=custody_docs[1])
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+        return 0
+
+    user = get_user_model().objects.create_user("bench", password=None)
+    Member.objects.create(user=user, organisation=maker)
+    _, token = token_create(user=user, name="bench")
+    http = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
+    # Each timing gets documents of its own: the validator remembers values it saw.
+    service_range = range(1, args.repeats + 1)
+    http_range = range(args.repeats + 1, 2 * args.repeats + 1)
+    check_range = range(2 * args.repeats + 1, 3 * args.repeats + 1)
+
+    for label, docs in (("custody", custody_docs), ("observations", observation_docs)):
+        check, service, api = [], [], []
+        for i in check_range:
+            start = time.perf_counter()
+            schema.document_check(docs[i])
+            check.append(args.events / (time.perf_counter() - start))
+        for i in service_range:
+            start = time.perf_counter()
+            job = epcis_capture(organisation=maker, document=docs[i])
+            service.append(args.events / (time.perf_counter() - start))
+            assert job.duplicate_count == 0
+        for i in http_range:
+            body = json.dumps(docs[i])
+            start = time.perf_counter()
+            response = http.post("/epcis/capture", body, content_type="application/ld+json")
+            api.append(args.events / (time.perf_counter() - start))
+            assert response.status_code == 202, response.content[:300]
+        print(f"{label}:")
+        rate("schema check alone (jsonschema)", check)
+        rate("epcis_capture", service)
+        rate("POST /epcis/capture", api)
+        verdict = "met" if statistics.median(api) >= TARGET else "MISSED"
+        print(f"  target >= {TARGET:,} events/s through the API, {connection.vendor}: {verdict}")
+    return 0
+
+
+def main() -> int:
+    args = parse_args()
+    return child(args) if args.child else parent(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
