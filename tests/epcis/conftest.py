@@ -4,11 +4,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from django.test import Client
 
-from accounts.services import token_create
 from tests.traceability import conftest as custody
-from tests.web.helpers import member_of
+from tests.web.helpers import bearer
 
 TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "epcis"
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -20,30 +18,24 @@ pharmacy = custody.pharmacy
 batch = custody.batch
 
 
-def api_client(org) -> Client:
-    """A client that authenticates like an integrator: a bearer token, no session."""
-    _, token = token_create(user=member_of(org), name="ERP")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
 @pytest.fixture
 def as_manufacturer(manufacturer):
-    return api_client(manufacturer)
+    return bearer(manufacturer)
 
 
 @pytest.fixture
 def as_distributor(distributor):
-    return api_client(distributor)
+    return bearer(distributor)
 
 
 @pytest.fixture
 def as_pharmacy(pharmacy):
-    return api_client(pharmacy)
+    return bearer(pharmacy)
 
 
 @pytest.fixture
 def as_regulator(regulator):
-    return api_client(regulator)
+    return bearer(regulator)
 
 
 def document(*events) -> dict:

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from ledger import storage
-from tests.epcis.conftest import api_client, capture, document, object_event
-from tests.web.helpers import deliver, in_stock, logged_in, sgtins
+from tests.epcis.conftest import capture, document, object_event
+from tests.web.helpers import bearer, deliver, in_stock, logged_in, sgtins
 from traceability.epcis import schema
 from traceability.models import EpcisEvent
 from traceability.rebuild import differences, rebuild
@@ -43,7 +43,7 @@ def history(batch, manufacturer, distributor, pharmacy):
 
 
 def test_a_batch_history_downloads_as_one_valid_epcis_document(history, distributor):
-    doc = downloaded(api_client(distributor), history)
+    doc = downloaded(bearer(distributor), history)
     assert doc["type"] == "EPCISDocument"
     assert schema.is_valid(doc), list(schema.validator().iter_errors(doc))[:1]
     events = doc["epcisBody"]["eventList"]
@@ -62,7 +62,7 @@ def test_a_batch_history_downloads_as_one_valid_epcis_document(history, distribu
 def test_exported_events_name_packs_parties_and_times_as_epcis_does(
     history, manufacturer, distributor
 ):
-    events = downloaded(api_client(manufacturer), history)["epcisBody"]["eventList"]
+    events = downloaded(bearer(manufacturer), history)["epcisBody"]["eventList"]
     shipping = events[1]
     assert shipping["type"] == "ObjectEvent" and shipping["action"] == "OBSERVE"
     assert shipping["disposition"] == "in_transit"
@@ -104,7 +104,7 @@ def test_captured_and_web_signed_events_round_trip_through_export_and_capture(
 ):
     """A regulator's copy of a batch history captures cleanly elsewhere: here,
     as duplicates, since every eventID is known already."""
-    doc = downloaded(api_client(regulator), history)
+    doc = downloaded(bearer(regulator), history)
     response = capture(as_regulator, doc)
     assert response.status_code == 202, response.json()
     assert response.json()["duplicateCount"] == len(doc["epcisBody"]["eventList"])
@@ -128,7 +128,7 @@ def test_counter_actions_are_exported_too(history, pharmacy):
     pack_undo_dispense(pharmacy=pharmacy, gtin=dispensed.gtin, serial=dispensed.serial)
     other = in_stock(history, pharmacy)[-1]
     pack_report_stolen(holder=pharmacy, gtin=other.gtin, serial=other.serial)
-    doc = downloaded(api_client(pharmacy), history)
+    doc = downloaded(bearer(pharmacy), history)
     assert schema.is_valid(doc)
     last_two = doc["epcisBody"]["eventList"][-2:]
     assert [(e["bizStep"], e["disposition"]) for e in last_two] == [
@@ -146,7 +146,7 @@ def test_cases_packed_in_the_web_ui_export_as_aggregation_events(batch, manufact
     packs = sgtins(in_stock(batch, manufacturer)[:4])
     case_pack(holder=manufacturer, sscc=sscc, sgtins=packs)
     shipment_create(sender=manufacturer, receiver=distributor, ssccs=[sscc])
-    client = api_client(distributor)
+    client = bearer(distributor)
     doc = downloaded(client, batch)
     assert schema.is_valid(doc)
     packing = [e for e in doc["epcisBody"]["eventList"] if e["type"] == "AggregationEvent"]

@@ -1,22 +1,15 @@
 """GET /api/v1/cases/labels.pdf: GS1-128 labels for the cases and pallets you hold."""
 
 import pytest
-from django.test import Client
 
-from accounts.services import token_create
 from manufacturers.selectors import case_label, cases_for_labels
 from tests.barcodes import decode_pages
-from tests.web.helpers import logged_in, member_of
+from tests.web.helpers import bearer, logged_in
 from traceability.aggregation import case_pack, sscc_new
 from traceability.shipping import shipment_create
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/cases/labels.pdf"
-
-
-def bearer(org) -> Client:
-    _, token = token_create(user=member_of(org), name="labels")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def packed(holder, packs):

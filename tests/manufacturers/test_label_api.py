@@ -6,10 +6,9 @@ from datetime import date
 import pytest
 from django.test import Client
 
-from accounts.services import token_create
 from tests import factories
 from tests.barcodes import decode_pages
-from tests.web.helpers import deliver, logged_in, member_of
+from tests.web.helpers import bearer, deliver, logged_in
 from traceability.commissioning import batch_commission, product_register
 from traceability.models import Organisation
 
@@ -17,11 +16,6 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/batches/09506000134352/A1B2/labels.pdf"
 GS = "\x1d"
-
-
-def bearer(org) -> Client:
-    _, token = token_create(user=member_of(org), name="labels")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def test_manufacturer_downloads_its_batch_labels_and_each_pack_decodes(

@@ -9,10 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from accounts.services import token_create
 from tests import factories
 from tests.barcodes import photo_of, symbol_image
-from tests.web.helpers import member_of
+from tests.web.helpers import bearer
 from traceability.models import Organisation
 
 pytestmark = pytest.mark.django_db
@@ -22,10 +21,7 @@ GS = "\x1d"
 
 @pytest.fixture
 def api():
-    _, token = token_create(
-        user=member_of(factories.organisation(Organisation.Role.PHARMACY)), name="till"
-    )
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return bearer(factories.organisation(Organisation.Role.PHARMACY))
 
 
 def jpeg(image) -> SimpleUploadedFile:

@@ -5,6 +5,7 @@ import itertools
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from accounts.services import token_create
 from traceability.models import Member, Pack
 from traceability.shipping import shipment_create, shipment_receive
 
@@ -25,6 +26,12 @@ def logged_in(org, **client_options) -> Client:
     client = Client(**client_options)
     client.force_login(member_of(org))
     return client
+
+
+def bearer(org, name="integration") -> Client:
+    """A client that authenticates like an integrator: an API token, no session."""
+    _, token = token_create(user=member_of(org), name=name)
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def sgtins(packs):
