@@ -34,9 +34,13 @@ LOOKUPS_PER_MINUTE = 30
 HARMLESS = {"ALREADY_DISPENSED", "NOT_IN_YOUR_CUSTODY", "RECALLED", "EXPIRED"}
 
 
+def _now() -> float:
+    return time.time()
+
+
 def _throttled(request) -> int:
     """Seconds to wait if this client asked too often this minute, else 0."""
-    now = time.time()
+    now = _now()
     window = int(now // 60)
     key = f"patient-page:{client_ip(request)}:{window}"
     cache.add(key, 0, 120)
