@@ -50,6 +50,37 @@ def test_pharmacist_dispenses_packs_scanned_in_every_form(
     assert statuses(packs) == {Pack.Status.SUPPLIED}
 
 
+def test_pharmacist_cannot_dispense_a_pack_whose_code_names_another_lot(
+    batch, manufacturer, pharmacy, as_pharmacy
+):
+    deliver(batch, manufacturer, pharmacy, 2)
+    genuine, relabelled = in_stock(batch, pharmacy)
+    size = storage.head_size()
+    wrong_lot = datamatrix(relabelled).replace("10A1B2", "10ZZ99")
+    response = as_pharmacy.post("/dispense/", {"lines": f"{datamatrix(genuine)}\n{wrong_lot}"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f"Line 2: the code says lot ZZ99, but serial {relabelled.serial} is of lot A1B2." in page
+    assert "check it on the Verify screen" in page
+    assert storage.head_size() == size
+    assert statuses([genuine, relabelled]) == {"active"}
+
+
+def test_a_wrong_printed_expiry_is_named_on_the_destroy_form_too(
+    batch, manufacturer, distributor, as_distributor
+):
+    deliver(batch, manufacturer, distributor, 1)
+    (pack,) = in_stock(batch, distributor)
+    response = as_distributor.post(
+        "/destroy/", {"lines": datamatrix(pack).replace("17280101", "17290101")}
+    )
+    assert response.status_code == 400
+    assert "the code says expiry 2029-01-01, but lot A1B2 expires 2028-01-01" in (
+        response.content.decode()
+    )
+    assert statuses([pack]) == {"active"}
+
+
 def test_a_scanner_that_sends_a_pipe_for_fnc1_works_once_the_separator_is_set(
     batch, manufacturer, pharmacy, as_pharmacy
 ):

@@ -6,6 +6,7 @@ import re
 from django import forms
 
 from traceability.models import Batch, Organisation, Product
+from traceability.printed_labels import PrintedLabel
 from traceability.scanning import MAX_SCAN_LENGTH, Scan, ScanError, check_separator, parse_scan
 from traceability.web import reads
 
@@ -247,8 +248,11 @@ def scan_line(line: str, separator: str | None) -> Scan:
 LINE = re.compile(r"(?P<gtin>[0-9]{8,14})\s+(?P<serial>\S+)")
 
 
-def scanned_item(number: int, line: str, separator: str | None) -> tuple[str, str] | str:
-    """Line `number` as a pack (GTIN, serial) or a case (its SSCC)."""
+def scanned_item(
+    number: int, line: str, separator: str | None, printed: dict | None = None
+) -> tuple[str, str] | str:
+    """Line `number` as a pack (GTIN, serial) or a case (its SSCC). A pack's printed lot
+    and expiry, where its code carries them, go into `printed`."""
     typed = LINE.fullmatch(line)
     if typed and len(typed["gtin"]) in GTIN_LENGTHS:
         return gtin_14(typed["gtin"]), typed["serial"]
@@ -266,6 +270,8 @@ def scanned_item(number: int, line: str, separator: str | None) -> tuple[str, st
             f"Line {number}: the code names product {scan.gtin} but no serial number (21); "
             "scan the 2D code of the pack itself."
         )
+    if printed is not None and (scan.lot or scan.expiry):
+        printed[scan.gtin, scan.serial] = PrintedLabel(number, scan.lot, scan.expiry)
     return scan.gtin, scan.serial
 
 
@@ -287,9 +293,9 @@ class SerialLinesForm(forms.Form):
         cleaned = super().clean()
         if "lines" not in cleaned or self.has_error("separator"):
             return cleaned
-        sgtins, ssccs = [], []
+        sgtins, ssccs, printed = [], [], {}
         try:
-            for _, item in scanned_items(cleaned["lines"], cleaned.get("separator")):
+            for _, item in scanned_items(cleaned["lines"], cleaned.get("separator"), printed):
                 (ssccs if isinstance(item, str) else sgtins).append(item)
         except forms.ValidationError as exc:
             self.add_error("lines", exc)
@@ -298,7 +304,7 @@ class SerialLinesForm(forms.Form):
             self.add_error("lines", "Name at least one pack.")
         elif len(sgtins) + len(ssccs) > MAX_LINES:
             self.add_error("lines", f"At most {MAX_LINES:,} packs or cases at a time.")
-        cleaned["sgtins"], cleaned["ssccs"] = sgtins, ssccs
+        cleaned["sgtins"], cleaned["ssccs"], cleaned["printed"] = sgtins, ssccs, printed
         return cleaned
 
     def clean_separator(self):
@@ -356,9 +362,9 @@ def parse_sscc_lines(text: str) -> list[str]:
     return ssccs
 
 
-def scanned_items(text: str, separator: str | None = None):
+def scanned_items(text: str, separator: str | None = None, printed: dict | None = None):
     """(line number, pack or case) per non-empty line, as scanned_item reads it."""
     # Not splitlines(): it also splits at ASCII 29, the separator inside a scan.
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
-            yield number, scanned_item(number, line.strip(), separator)
+            yield number, scanned_item(number, line.strip(), separator, printed)
