@@ -4,7 +4,7 @@ from django import forms
 
 from traceability.alerts import MAX_NOTE, MAX_PHOTO_BYTES
 from traceability.scanning import MAX_SCAN_LENGTH
-from traceability.web.forms import SCAN_INPUT_ATTRS
+from traceability.web.forms import SCAN_INPUT_ATTRS, clean_separator, separator_field
 
 PACK_ACTIONS = {
     "dispense": "Dispense",
@@ -24,6 +24,10 @@ class ScanForm(forms.Form):
         "or the bracketed text printed beside it.",
         widget=forms.TextInput(attrs={"autofocus": True, **SCAN_INPUT_ATTRS}),
     )
+    separator = separator_field()
+
+    def clean_separator(self):
+        return clean_separator(self.cleaned_data["separator"])
 
 
 class PackActionForm(forms.Form):

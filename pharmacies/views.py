@@ -13,7 +13,7 @@ from pharmacies.forms import PACK_ACTIONS, PackActionForm, ScanForm, SuspectRepo
 from traceability import pack_states
 from traceability.alerts import AlertRefused, suspect_report_file
 from traceability.models import Organisation, Pack
-from traceability.scanning import ScanError, parse_scan
+from traceability.scanning import ScanError, digital_link, parse_scan
 from traceability.verification import ScanRefused, pack_scan, pack_verify
 from traceability.verification_json import verification_json
 from traceability.web.access import REFUSALS, organisation_required
@@ -67,7 +67,7 @@ def verify(request, org: Organisation):
     if not form.is_valid():
         return _page(request, org, form=form, status=400)
     try:
-        scan = pack_scan(form.cleaned_data["code"])
+        scan = pack_scan(form.cleaned_data["code"], form.cleaned_data["separator"] or None)
     except ScanRefused as exc:
         form.add_error("code", exc.message)
         return _page(request, org, form=form, status=400)
@@ -79,7 +79,8 @@ def verify(request, org: Organisation):
         expiry=scan.expiry,
         raw=scan.raw,
     )
-    return _page(request, org, result=_result(found, org), code=scan.raw)
+    # The actions below carry the pack as a Digital Link: no separator setting needed.
+    return _page(request, org, result=_result(found, org), code=digital_link(scan))
 
 
 def _act(action: str, org: Organisation, gtin: str, serial: str) -> str:

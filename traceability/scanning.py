@@ -7,6 +7,7 @@ turns the result into a `Scan`, and words every failure so a person can act on i
 import datetime
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from biip import ParseConfig, ParseError
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
@@ -43,6 +44,16 @@ class Scan:
     expiry: datetime.date | None  # from AI 17; day 00 means the last day of the month
     sscc: str | None  # 18 digits, check digit valid
     raw: str
+
+
+def digital_link(scan: Scan) -> str:
+    """A pack's scan as a GS1 Digital Link URI: parse_scan reads it back with no separator
+    setting, so a form can carry the code it came from whatever the scanner sent."""
+    path = f"https://id.gs1.org/01/{scan.gtin}"
+    if scan.lot:
+        path += f"/10/{quote(scan.lot, safe='')}"
+    path += f"/21/{quote(scan.serial, safe='')}"
+    return path + (f"?17={scan.expiry:%y%m%d}" if scan.expiry else "")
 
 
 class ScanError(ValueError):

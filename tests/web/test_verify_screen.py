@@ -1,6 +1,8 @@
 """The pharmacy counter screen and the alerts inbox, through Django's test client."""
 
 import io
+import re
+from html import unescape
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -40,6 +42,25 @@ def test_pharmacist_scans_an_authentic_pack_and_dispenses_it_then_undoes(held, a
 
     as_pharmacy.post("/pharmacy/packs/action/", {"action": "undo", "code": code(held)})
     assert Pack.objects.get(pk=held.pk).status == Pack.Status.ACTIVE
+
+
+def test_a_scanner_sending_a_pipe_for_fnc1_verifies_and_dispenses_once_set(held, as_pharmacy):
+    piped = code(held).replace(GS, "|")
+    page = as_pharmacy.post("/pharmacy/verify/", {"code": piped, "separator": "|"})
+    html = page.content.decode()
+    assert 'id="verdict">AUTHENTIC<' in html
+    carried = re.search(r'name="code" value="([^"]+)"', html.split('id="verdict"')[1])[1]
+    done = as_pharmacy.post(
+        "/pharmacy/packs/action/", {"action": "dispense", "code": unescape(carried)}
+    )
+    assert done.status_code == 302
+    assert Pack.objects.get(pk=held.pk).status == Pack.Status.SUPPLIED
+
+
+def test_a_letter_as_separator_is_refused_at_the_counter(held, as_pharmacy):
+    page = as_pharmacy.post("/pharmacy/verify/", {"code": code(held), "separator": "A"})
+    assert page.status_code == 400
+    assert 'id="verdict"' not in page.content.decode()
 
 
 def test_pharmacist_sees_already_dispensed_for_second_scan_and_cannot_dispense(held, as_pharmacy):
