@@ -2,9 +2,11 @@
 
 The ORM's bulk_create and bulk_update bind one parameter per value and build
 the SQL in Python, which for a batch of a thousand custody events cost more
-than everything else in the request. On PostgreSQL each column travels here as
-one array parameter that the server unnests. Other databases get the ORM's
-bulk_create and an UPDATE ... FROM (VALUES ...), which are plenty for them.
+than everything else in the request. On PostgreSQL rows travel by COPY:
+straight into the table for inserts, into a temporary table that one UPDATE
+joins for updates. Rows that others must point to get their keys first, from
+the table's sequence in one query. Other databases get the ORM's bulk_create
+and an UPDATE ... FROM (VALUES ...), which are plenty for them.
 
 Columns are named by attribute (`batch_id`, not `batch`); values are what
 the model fields hold.
@@ -12,7 +14,7 @@ the model fields hold.
 
 from collections.abc import Sequence
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 UPDATE_CHUNK = 1_000  # rows per UPDATE ... FROM (VALUES ...) off PostgreSQL
 
@@ -25,35 +27,46 @@ def _name(field: models.Field) -> str:
     return connection.ops.quote_name(field.column)  # such as "returning"
 
 
-def _unnest(fields: list[models.Field]) -> str:
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+def _copy(table: str, fields: list[models.Field], rows) -> None:
     names = ", ".join(_name(field) for field in fields)
-    return f"unnest({arrays}) AS v({names})"
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
-def insert_rows(
-    model: type[models.Model],
-    columns: Sequence[str],
-    rows: Sequence[tuple],
-    *,
-    returning: Sequence[str] = (),
-) -> list[tuple]:
-    """INSERT `rows` (tuples in the order of `columns`); the `returning`
-    columns of each inserted row, in no particular order."""
+def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """INSERT `rows` (tuples in the order of `columns`)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(model(**dict(zip(columns, row, strict=True))) for row in rows)
+        return
+    _copy(model._meta.db_table, _fields(model, columns), rows)
+
+
+def insert_rows_with_ids(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple]
+) -> list[int]:
+    """INSERT `rows` like insert_rows; the primary key of each, in the order of `rows`."""
     if not rows:
         return []
     if connection.vendor != "postgresql":
         objs = [model(**dict(zip(columns, row, strict=True))) for row in rows]
         model.objects.bulk_create(objs)
-        return [tuple(getattr(obj, name) for name in returning) for obj in objs]
-    fields = _fields(model, columns)
-    names = ", ".join(_name(field) for field in fields)
-    sql = f"INSERT INTO {model._meta.db_table} ({names}) SELECT * FROM {_unnest(fields)}"  # noqa: S608
-    if returning:
-        sql += " RETURNING " + ", ".join(_name(f) for f in _fields(model, returning))
+        return [obj.pk for obj in objs]
+    table, key = model._meta.db_table, model._meta.pk
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(values) for values in zip(*rows, strict=True)])
-        return [tuple(row) for row in cursor.fetchall()] if returning else []
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, key.column, len(rows)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    fields = [key, *_fields(model, columns)]
+    _copy(table, fields, ((pk, *row) for pk, row in zip(ids, rows, strict=True)))
+    return ids
 
 
 def update_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple]) -> None:
@@ -65,10 +78,23 @@ def update_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     table, key = model._meta.db_table, _name(fields[0])
     sets = ", ".join(f"{_name(f)} = v.{_name(f)}" for f in fields[1:])
     if connection.vendor == "postgresql":
-        sql = f"UPDATE {table} SET {sets} FROM {_unnest(fields)} WHERE {table}.{key} = v.{key}"  # noqa: S608
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [list(values) for values in zip(*rows, strict=True)])
-        return
+        _update_by_copy(table, fields, rows, key, sets)
+    else:
+        _update_by_values(table, fields, rows, key, sets)
+
+
+def _update_by_copy(table: str, fields: list[models.Field], rows, key: str, sets: str) -> None:
+    types = ", ".join(f"{_name(f)} {f.db_type(connection)}" for f in fields)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE bulk_update_rows ({types}) ON COMMIT DROP")
+        _copy("bulk_update_rows", fields, rows)
+        cursor.execute(
+            f"UPDATE {table} SET {sets} FROM bulk_update_rows v WHERE {table}.{key} = v.{key}"  # noqa: S608
+        )
+        cursor.execute("DROP TABLE bulk_update_rows")  # the transaction may update again
+
+
+def _update_by_values(table: str, fields: list[models.Field], rows, key: str, sets: str) -> None:
     names = ", ".join(_name(f) for f in fields)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     for start in range(0, len(rows), UPDATE_CHUNK):

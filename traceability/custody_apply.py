@@ -10,7 +10,7 @@ ledger applies them again without checking.
 import uuid
 from datetime import datetime
 
-from traceability.bulk_sql import insert_rows, update_rows
+from traceability.bulk_sql import insert_rows, insert_rows_with_ids, update_rows
 from traceability.custody_state import (
     SHIPPING_KINDS,
     Named,
@@ -316,7 +316,7 @@ SHIPMENT_COLUMNS = [
 def _shipments_create(shipments: list[Shipment]) -> None:
     """Insert new shipments and give each its primary key."""
     rows = [tuple(getattr(s, column) for column in SHIPMENT_COLUMNS) for s in shipments]
-    keys = dict(insert_rows(Shipment, SHIPMENT_COLUMNS, rows, returning=["public_id", "id"]))
-    for shipment in shipments:
-        shipment.pk = keys[shipment.public_id]
+    ids = insert_rows_with_ids(Shipment, SHIPMENT_COLUMNS, rows)
+    for shipment, pk in zip(shipments, ids, strict=True):
+        shipment.pk = pk
         shipment._state.adding = False

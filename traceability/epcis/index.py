@@ -2,8 +2,10 @@
 projection, rebuilt with the others) or captured observation, and the
 canonical EPCs each names, so that queries never parse the ledger to filter."""
 
+import functools
 from datetime import datetime
 
+from traceability.bulk_sql import insert_rows, insert_rows_with_ids
 from traceability.epcis import export
 from traceability.epcis.identifiers import epc_canonical, vocabulary_canonical
 from traceability.models import EpcisEvent, EpcisEventEpc
@@ -14,27 +16,39 @@ EPC_FIELDS = {
     "inputEPCList": EpcisEventEpc.Field.OTHER,
     "outputEPCList": EpcisEventEpc.Field.OTHER,
 }
+INDEXED_FIELDS = [  # as _indexed names them
+    "event_id",
+    "event_type",
+    "action",
+    "biz_step",
+    "disposition",
+    "read_point",
+    "biz_location",
+    "parent_id",
+]
 
 
 def _location(event: dict, name: str) -> str:
     where = event.get(name)
     value = where.get("id") if isinstance(where, dict) else None
-    return vocabulary_canonical(value) if isinstance(value, str) else ""
+    return _vocabulary(value) if isinstance(value, str) else ""
 
 
-def event_row(event: dict, event_time: datetime, **fields) -> tuple[EpcisEvent, list[tuple]]:
-    """An unsaved EpcisEvent for an EPCIS event dict, and its (field, EPC) pairs."""
-    row = EpcisEvent(
-        event_id=event["eventID"],
-        event_type=event["type"],
-        action=event.get("action", ""),
-        biz_step=vocabulary_canonical(event.get("bizStep", "")),
-        disposition=vocabulary_canonical(event.get("disposition", "")),
-        event_time=event_time,
-        read_point=_location(event, "readPoint"),
-        biz_location=_location(event, "bizLocation"),
-        parent_id=epc_canonical(event["parentID"]) if event.get("parentID") else "",
-        **fields,
+# A handful of bizSteps, dispositions and places recur across thousands of events.
+_vocabulary = functools.lru_cache(maxsize=4096)(vocabulary_canonical)
+
+
+def _indexed(event: dict) -> tuple[tuple, list[tuple]]:
+    """The values of INDEXED_FIELDS for an event, and its sorted (field, EPC) pairs."""
+    values = (
+        event["eventID"],
+        event["type"],
+        event.get("action", ""),
+        _vocabulary(event.get("bizStep", "")),
+        _vocabulary(event.get("disposition", "")),
+        _location(event, "readPoint"),
+        _location(event, "bizLocation"),
+        epc_canonical(event["parentID"]) if event.get("parentID") else "",
     )
     epcs = {
         (field, epc_canonical(epc))
@@ -42,7 +56,14 @@ def event_row(event: dict, event_time: datetime, **fields) -> tuple[EpcisEvent, 
         for epc in event.get(name) or ()
         if isinstance(epc, str)
     }
-    return row, sorted(epcs)
+    return values, sorted(epcs)
+
+
+def event_row(event: dict, event_time: datetime, **fields) -> tuple[EpcisEvent, list[tuple]]:
+    """An unsaved EpcisEvent for an EPCIS event dict, and its (field, EPC) pairs."""
+    values, epcs = _indexed(event)
+    indexed = dict(zip(INDEXED_FIELDS, values, strict=True))
+    return EpcisEvent(**indexed, event_time=event_time, **fields), epcs
 
 
 def rows_save(rows: list[tuple[EpcisEvent, list[tuple]]]) -> None:
@@ -55,15 +76,26 @@ def rows_save(rows: list[tuple[EpcisEvent, list[tuple]]]) -> None:
 
 
 def custody_events_index(batch) -> None:
-    """Index the custody statements among appended (statement, entry) pairs."""
-    rows = []
+    """Index the custody statements among appended (statement, entry) pairs.
+
+    Each row holds what export.custody_event would say about the statement:
+    the indexed fields are the body's own, so the full event is not built,
+    and the rows go straight to the database, a thousand events at a time
+    being the statement API's common case."""
+    rows, epcs = [], []
     for signed, entry in batch:
         if signed.kind in export.CUSTODY_KINDS:
-            event = export.custody_event(signed, entry)
-            when = datetime.fromisoformat(event["eventTime"])
-            rows.append(event_row(event, when, role=EpcisEvent.Role.CUSTODY, entry=entry))
-    if rows:
-        rows_save(rows)
+            body = signed.body
+            values, its_epcs = _indexed({**body, "eventID": export.event_id_of(signed)})
+            when = datetime.fromisoformat(body["eventTime"])
+            rows.append((*values, when, EpcisEvent.Role.CUSTODY, entry))
+            epcs.append(its_epcs)
+    columns = [*INDEXED_FIELDS, "event_time", "role", "entry"]
+    ids = insert_rows_with_ids(EpcisEvent, columns, rows)
+    pairs = [
+        (pk, field, epc) for pk, its_epcs in zip(ids, epcs, strict=True) for field, epc in its_epcs
+    ]
+    insert_rows(EpcisEventEpc, ["event_id", "field", "epc"], pairs)
 
 
 def custody_events_clear() -> None:
