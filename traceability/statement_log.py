@@ -5,7 +5,7 @@ the error names its position and the problem.
 """
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -29,7 +29,11 @@ class StatementRejected(ValueError):
 
 
 def _check_signer(
-    position: int, signed: statements.SignedStatement, key: SigningKey | None, problem: str | None
+    position: int,
+    signed: statements.SignedStatement,
+    key: SigningKey | None,
+    problem: str | None,
+    latest: datetime,
 ):
     if key is None:
         raise StatementRejected(position, f"signer.key {signed.signer_key} is not registered")
@@ -40,18 +44,18 @@ def _check_signer(
     is_regulator = key.organisation.role == Organisation.Role.REGULATOR
     if signed.kind.startswith(REGULATOR_KINDS) and not is_regulator:
         raise StatementRejected(position, f"only a regulator may sign {signed.kind!r}")
-    if signed.issued_at > timezone.now() + CLOCK_SKEW:
+    if signed.issued_at > latest:
         raise StatementRejected(position, "issued_at is in the future")
     if problem is not None:  # with its signature
         raise StatementRejected(position, problem)
 
 
-def _check_replays(batch: Sequence[statements.SignedStatement], keys: dict) -> None:
+def _replays(batch: Sequence[statements.SignedStatement], keys: dict) -> StatementRejected | None:
     seen = set()
     for position, signed in enumerate(batch):
         pair = (signed.signer_key, signed.nonce)
         if pair in seen:
-            raise StatementRejected(position, "nonce is used twice in this batch")
+            return StatementRejected(position, "nonce is used twice in this batch")
         seen.add(pair)
     used = set(
         StatementRecord.objects.filter(
@@ -60,25 +64,48 @@ def _check_replays(batch: Sequence[statements.SignedStatement], keys: dict) -> N
     )
     for position, signed in enumerate(batch):
         if (signed.signer_key, signed.nonce) in used:
-            raise StatementRejected(position, "nonce was already used: a replayed statement")
+            return StatementRejected(position, "nonce was already used: a replayed statement")
+    return None
+
+
+class SignatureCheck:
+    """Who signed each statement of a batch, and may they, answered by `keys()`.
+
+    The signatures are verified on other threads from the moment this is made,
+    so the caller may read and check the rules meanwhile; `keys()` waits for
+    them. It refuses exactly as checking first would: the first statement
+    whose signer or signature is wrong, then replays."""
+
+    def __init__(self, batch: Sequence[statements.SignedStatement]):
+        if not batch:
+            raise StatementRejected(0, "no statements to append")
+        self.batch = batch
+        self._keys = {
+            k.key_id: k
+            for k in SigningKey.objects.select_related("organisation").filter(
+                key_id__in={s.signer_key for s in batch}
+            )
+        }
+        public = {key_id: bytes(key.public_key) for key_id, key in self._keys.items()}
+        self._problems = statements.verify_each_started(
+            batch, [public.get(s.signer_key) for s in batch]
+        )
+        self._replayed = _replays(batch, self._keys)
+
+    def keys(self) -> dict[str, SigningKey]:
+        """The signing keys by id, or StatementRejected naming the first bad statement."""
+        problems, latest = self._problems(), timezone.now() + CLOCK_SKEW
+        for position, signed in enumerate(self.batch):
+            key = self._keys.get(signed.signer_key)
+            _check_signer(position, signed, key, problems[position], latest)
+        if self._replayed is not None:
+            raise self._replayed
+        return self._keys
 
 
 def statements_check(batch: Sequence[statements.SignedStatement]) -> dict[str, SigningKey]:
     """Who signed each statement, and may they: the keys by id, or StatementRejected."""
-    if not batch:
-        raise StatementRejected(0, "no statements to append")
-    keys = {
-        k.key_id: k
-        for k in SigningKey.objects.select_related("organisation").filter(
-            key_id__in={s.signer_key for s in batch}
-        )
-    }
-    public = {key_id: bytes(key.public_key) for key_id, key in keys.items()}
-    problems = statements.verify_each(batch, [public.get(s.signer_key) for s in batch])
-    for position, signed in enumerate(batch):
-        _check_signer(position, signed, keys.get(signed.signer_key), problems[position])
-    _check_replays(batch, keys)
-    return keys
+    return SignatureCheck(batch).keys()
 
 
 def _record_row(record: StatementRecord) -> tuple:

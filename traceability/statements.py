@@ -15,10 +15,11 @@ import base64
 import binascii
 import functools
 import hashlib
+import itertools
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -146,39 +147,68 @@ def sign(statement: dict, seed: bytes) -> SignedStatement:
 
 
 def verify(signed: SignedStatement, public_key: bytes) -> None:
-    if key_id(public_key) != signed.signer_key:
-        raise StatementError("signer.key does not identify the key that should verify it")
-    try:
-        message = DOMAIN + signed.canonical_bytes()
-        nacl.signing.VerifyKey(public_key).verify(message, signed.signature)
-    except (nacl.exceptions.BadSignatureError, ValueError):
-        raise StatementError("signature does not verify for signer.key") from None
+    problem = _problem(signed, _verifier_of(public_key))
+    if problem is not None:
+        raise StatementError(problem)
 
 
 def verify_each(
     batch: Sequence[SignedStatement], public_keys: Sequence[bytes | None]
 ) -> list[str | None]:
     """verify() every statement with its public key (None: skip it): for each,
-    why it does not verify, or None. Large batches are split across threads:
-    libsodium releases the GIL, so verification uses every core."""
+    why it does not verify, or None."""
+    return verify_each_started(batch, public_keys)()
+
+
+def verify_each_started(
+    batch: Sequence[SignedStatement], public_keys: Sequence[bytes | None]
+) -> Callable[[], list[str | None]]:
+    """Start verify_each on other threads; call the result to wait for its answer.
+
+    libsodium releases the GIL, so the caller goes on while every core verifies.
+    Batches too small to be worth a thread are verified before this returns."""
 
     def problems(start: int, stop: int) -> list[str | None]:
+        verifiers: dict[bytes, tuple] = {}  # one per key, not per statement
         found = []
         for signed, public_key in zip(batch[start:stop], public_keys[start:stop], strict=True):
-            try:
-                if public_key is not None:
-                    verify(signed, public_key)
+            if public_key is None:
                 found.append(None)
-            except StatementError as exc:
-                found.append(str(exc))
+                continue
+            if public_key not in verifiers:
+                verifiers[public_key] = _verifier_of(public_key)
+            found.append(_problem(signed, verifiers[public_key]))
         return found
 
     threads = min(VERIFY_THREADS, len(batch) // VERIFY_PER_THREAD)
     if threads < 2:
-        return problems(0, len(batch))
+        found = problems(0, len(batch))
+        return lambda: found
     bounds = [len(batch) * i // threads for i in range(threads + 1)]
-    parts = _verifier().map(problems, bounds[:-1], bounds[1:])
-    return [problem for part in parts for problem in part]
+    parts = [_verifier().submit(problems, a, b) for a, b in itertools.pairwise(bounds)]
+    return lambda: [problem for part in parts for problem in part.result()]
+
+
+def _verifier_of(public_key: bytes) -> tuple[str, nacl.signing.VerifyKey | None]:
+    """The key's id, and the key ready to verify (None: not an Ed25519 key, nothing verifies)."""
+    try:
+        return key_id(public_key), nacl.signing.VerifyKey(public_key)
+    except ValueError:
+        return key_id(public_key), None
+
+
+def _problem(signed: SignedStatement, verifier: tuple) -> str | None:
+    """Why `signed` does not verify under the key of _verifier_of, or None."""
+    identity, key = verifier
+    if identity != signed.signer_key:
+        return "signer.key does not identify the key that should verify it"
+    try:
+        if key is None:
+            raise ValueError("not an Ed25519 key")
+        key.verify(DOMAIN + signed.canonical_bytes(), signed.signature)
+    except (nacl.exceptions.BadSignatureError, ValueError):
+        return "signature does not verify for signer.key"
+    return None
 
 
 @functools.cache
