@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Q
 
 from traceability import epcis_shapes
@@ -161,18 +162,42 @@ def _read_cases(state: State, ssccs: set[str], lock: bool) -> None:
 
 def packs_by_sgtin(sgtins, *, lock: bool = False) -> dict[tuple[str, str], Pack]:
     """The packs that exist among `sgtins`, by (GTIN, serial): one query."""
-    serials_by_gtin: dict[str, set[str]] = {}
-    for gtin, serial in sgtins:
-        serials_by_gtin.setdefault(gtin, set()).add(serial)
-    if not serials_by_gtin:
+    sgtins = set(sgtins)
+    if not sgtins:
         return {}
-    query = Q()
-    for gtin, serials in serials_by_gtin.items():
-        query |= Q(gtin=gtin, serial__in=serials)
-    packs = Pack.objects.filter(query)
-    if lock:
-        packs = packs.select_for_update().order_by("pk")
+    if connection.vendor == "postgresql":
+        packs = _packs_by_arrays(sgtins, lock)
+    else:
+        serials_by_gtin: dict[str, set[str]] = {}
+        for gtin, serial in sgtins:
+            serials_by_gtin.setdefault(gtin, set()).add(serial)
+        query = Q()
+        for gtin, serials in serials_by_gtin.items():
+            query |= Q(gtin=gtin, serial__in=serials)
+        packs = Pack.objects.filter(query)
+        if lock:
+            packs = packs.select_for_update().order_by("pk")
     return {(p.gtin, p.serial): p for p in packs}
+
+
+def _packs_by_arrays(sgtins: set[tuple[str, str]], lock: bool) -> list[Pack]:
+    """Thousands of (GTIN, serial) pairs as two array parameters: the ORM's
+    one parameter per value costs more to build than the query costs to run."""
+    fields = Pack._meta.concrete_fields
+    columns = ", ".join(f"p.{connection.ops.quote_name(f.column)}" for f in fields)
+    sql = (
+        f"SELECT {columns} FROM {Pack._meta.db_table} p"  # noqa: S608
+        " JOIN unnest(%s::text[], %s::text[]) AS s(gtin, serial)"
+        " ON p.gtin = s.gtin AND p.serial = s.serial"
+    )
+    if lock:
+        sql += " ORDER BY p.id FOR UPDATE OF p"
+    gtins, serials = zip(*sgtins, strict=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(gtins), list(serials)])
+        rows = cursor.fetchall()
+    names = [f.attname for f in fields]
+    return [Pack.from_db(connection.alias, names, row) for row in rows]
 
 
 def _read_packs(state: State, sgtins: set[tuple[str, str]], lock: bool) -> None:

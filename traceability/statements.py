@@ -13,6 +13,7 @@ No Django here: API clients and auditors can use this module alone.
 
 import base64
 import binascii
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 
 import nacl.exceptions
 import nacl.signing
+import orjson
 import rfc8785
 
 VERSION = 1
@@ -107,8 +109,8 @@ def build(*, kind: str, body: dict, org: str, key: str, issued_at: str | None = 
 
 def _plain(value) -> bool:
     """Strings, safe integers, booleans and null, in objects with ASCII keys and
-    arrays: JSON that json.dumps with sorted keys writes exactly as RFC 8785
-    does. Floats (ECMAScript number formatting) and non-ASCII keys (sorted by
+    arrays: JSON that json.dumps (or orjson) with sorted keys writes exactly as
+    RFC 8785 does. Floats (ECMAScript number formatting) and non-ASCII keys (sorted by
     UTF-16 code units) are not plain."""
     if isinstance(value, str) or value is None or type(value) is bool:
         return True
@@ -124,6 +126,8 @@ def _plain(value) -> bool:
 def _jcs(statement: dict) -> bytes:
     try:
         if _plain(statement):
+            with contextlib.suppress(orjson.JSONEncodeError):  # json.dumps names the problem
+                return orjson.dumps(statement, option=orjson.OPT_SORT_KEYS)
             text = json.dumps(statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             return text.encode()  # UnicodeEncodeError for a lone surrogate
         return rfc8785.dumps(statement)
