@@ -5,3 +5,6 @@ class TraceabilityConfig(AppConfig):
     """The supply-chain core: organisations, keys, products, custody, verification, recall."""
 
     name = "traceability"
+
+    def ready(self):
+        from traceability import lookups  # noqa: F401 (registers __any_of)

@@ -221,13 +221,13 @@ def _read_lots(state: State, lots: set[tuple[str, str]], holder_ids: set[int], l
 def _read_shipped(state: State, shipment_pks: list[int]) -> None:
     for pk in shipment_pks:
         state.shipped[pk] = (set(), set(), {})
-    loose = Pack.objects.filter(shipment__in=shipment_pks, case=None)
+    loose = Pack.objects.filter(shipment__id__any_of=shipment_pks, case=None)
     for shipment, pack in loose.values_list("shipment_id", "pk"):
         state.shipped[shipment][0].add(pack)
-    top = Case.objects.filter(shipment__in=shipment_pks, parent=None)
+    top = Case.objects.filter(shipment__id__any_of=shipment_pks, parent=None)
     for shipment, case in top.values_list("shipment_id", "pk"):
         state.shipped[shipment][1].add(case)
-    for line in ShipmentLine.objects.filter(shipment__in=shipment_pks):
+    for line in ShipmentLine.objects.filter(shipment__id__any_of=shipment_pks):
         state.shipped[line.shipment_id][2][line.batch_id] = line.quantity
 
 
@@ -254,7 +254,8 @@ def read_state(events: Sequence[tuple[SignedStatement, Named | None]], *, lock: 
                 ids.add(shipment_id(signed.body))
             except Refused:
                 continue
-    shipments = Shipment.objects.filter(public_id__in=ids).select_related("sender", "receiver")
+    shipments = Shipment.objects.filter(public_id__any_of=ids).select_related("sender", "receiver")
+    shipments = shipments.order_by()
     state.shipments = {s.public_id: s for s in shipments}
     for s in state.shipments.values():
         state.orgs.setdefault(s.sender.gln, s.sender)

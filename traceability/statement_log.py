@@ -59,7 +59,7 @@ def _replays(batch: Sequence[statements.SignedStatement], keys: dict) -> Stateme
         seen.add(pair)
     used = set(
         StatementRecord.objects.filter(
-            key__in=[k for k in keys.values()], nonce__in=[s.nonce for s in batch]
+            key__in=[k for k in keys.values()], nonce__any_of=[s.nonce for s in batch]
         ).values_list("key__key_id", "nonce")
     )
     for position, signed in enumerate(batch):
