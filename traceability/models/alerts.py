@@ -10,7 +10,8 @@ class PackEvent(models.Model):
     """Which ledger entries after its commissioning are about a pack (a projection):
     the pack's custody chain is its commissioned entry followed by these."""
 
-    pack = models.ForeignKey(Pack, on_delete=models.CASCADE, related_name="events")
+    # Indexed by the (pack, entry) constraint, whose first column it is.
+    pack = models.ForeignKey(Pack, on_delete=models.CASCADE, related_name="events", db_index=False)
     entry = models.BigIntegerField(help_text="ledger index")
     kind = models.CharField(max_length=40)
 

@@ -71,7 +71,11 @@ class Pack(models.Model):
     gtin = models.CharField(max_length=14, help_text="copied from the batch's product")
     serial = models.CharField(max_length=20, validators=[validate_gs1_text])
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
-    custodian = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="packs_held")
+    # Indexed by (custodian, status) below. Every custody event rewrites a
+    # pack's row and so every index on it: no index that another one covers.
+    custodian = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="packs_held", db_index=False
+    )
     shipment = models.ForeignKey(
         "Shipment", null=True, blank=True, on_delete=models.PROTECT, related_name="packs"
     )
@@ -138,7 +142,10 @@ class BatchEvent(models.Model):
     """Which ledger entries are about which batch, and who took part: the
     per-batch event index behind custody histories and entry visibility."""
 
-    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="events")
+    # Both keys are the first column of an index below: no index of their own.
+    batch = models.ForeignKey(
+        Batch, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     entry = models.BigIntegerField(help_text="ledger index")
     kind = models.CharField(max_length=40)
     organisation = models.ForeignKey(
@@ -146,6 +153,7 @@ class BatchEvent(models.Model):
         on_delete=models.PROTECT,
         related_name="batch_events",
         help_text="the party that signed or received",
+        db_index=False,
     )
 
     class Meta:

@@ -97,11 +97,14 @@ class StatementRecord(models.Model):
     """
 
     entry = models.BigIntegerField(primary_key=True, help_text="ledger index")
-    kind = models.CharField(max_length=40, db_index=True)
+    kind = models.CharField(max_length=40)
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="statements"
     )
-    key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, related_name="statements")
+    # Indexed by the (key, nonce) constraint, whose first column it is.
+    key = models.ForeignKey(
+        SigningKey, on_delete=models.PROTECT, related_name="statements", db_index=False
+    )
     nonce = models.CharField(max_length=24)
     issued_at = models.DateTimeField()
 
@@ -109,6 +112,8 @@ class StatementRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["key", "nonce"], name="statement_nonce_once_per_key")
         ]
+        # A plain index: no LIKE on kinds, so no second, pattern-matching one.
+        indexes = [models.Index(fields=["kind"], name="statement_kind")]
 
     def __str__(self):
         return f"{self.kind} #{self.entry}"
