@@ -8,6 +8,7 @@ ledger applies them again without checking.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from traceability.bulk_sql import insert_rows, insert_rows_with_ids, update_rows
@@ -48,6 +49,24 @@ def _event_time(body: dict) -> datetime:
     return datetime.fromisoformat(body["eventTime"])
 
 
+@dataclass(slots=True)
+class NewShipment:
+    """A shipment this run creates, as the row it will be: a model instance
+    per shipment would cost more than the rest of its event."""
+
+    public_id: uuid.UUID
+    sender_id: int
+    receiver_id: int
+    returning: bool
+    shipped_entry: int
+    shipped_at: datetime
+    pack_count: int = 0
+    status: str = Shipment.Status.IN_TRANSIT
+    received_entry: int | None = None
+    received_at: datetime | None = None
+    pk: int | None = None
+
+
 class CustodyRun:
     def __init__(self, run, checked: State | None = None):
         """`checked`: the state the rules read for these events, if they were just
@@ -58,13 +77,15 @@ class CustodyRun:
         else:
             self.run = [(s, entry, named_in(s.kind, s.body)) for s, entry in run]
             self.state = read_state([(s, n) for s, _, n in self.run], lock=False)
-        self.shipments: dict[uuid.UUID, Shipment] = {}  # created or changed in this run
-        self.lines: dict[tuple[int, int], ShipmentLine] = {}  # by (id(shipment), batch id)
+        self.shipments: dict[uuid.UUID, Shipment | NewShipment] = {}  # created or changed here
+        # lot quantities shipped in this run, by (id(shipment), batch id)
+        self.lines: dict[tuple[int, int], tuple[Shipment | NewShipment, int]] = {}
+        self.quantities: dict[tuple[int, int], int] = {}
         self.touched_packs: dict[int, Pack] = {}
         self.touched_cases: dict[int, Case] = {}  # by id(): new cases have no pk yet
         # Where things went, as objects: a shipment or case created in this run
         # has no primary key until the run is written.
-        self.in_shipment: dict[int, Shipment | None] = {}  # by id(pack or case)
+        self.in_shipment: dict[int, Shipment | NewShipment | None] = {}  # by id(pack or case)
         self.in_case: dict[int, Case | None] = {}  # by id(pack or case)
         self.touched_holdings: dict[tuple[int, int], Holding] = {}
         # index rows as dict keys: a pack named and also inside a named case is indexed once
@@ -96,7 +117,7 @@ class CustodyRun:
         except KeyError:
             raise Organisation.DoesNotExist(f"no organisation has GLN {gln}") from None
 
-    def _shipment(self, public_id: uuid.UUID) -> Shipment | None:
+    def _shipment(self, public_id: uuid.UUID) -> Shipment | NewShipment | None:
         return self.shipments.get(public_id) or self.state.shipments.get(public_id)
 
     def _everything(self, packs: list[Pack], cases: list[Case]) -> tuple[list[Pack], list[Case]]:
@@ -132,14 +153,14 @@ class CustodyRun:
     def _ship(self, signed: SignedStatement, entry: int, packs, cases, named: Named) -> None:
         body = signed.body
         receiver = self._org(destination_gln(body))
-        shipment = self._shipment(shipment_id(body))
+        public_id = shipment_id(body)
+        shipment = self._shipment(public_id)
         if shipment is None:  # else a large shipment signed as several events
-            shipment = Shipment(
-                public_id=shipment_id(body),
-                sender_id=self._org(signed.signer_org).pk,  # by id: cheaper, a thousand times
+            shipment = NewShipment(
+                public_id=public_id,
+                sender_id=self._org(signed.signer_org).pk,
                 receiver_id=receiver.pk,
                 returning=signed.kind == "return",
-                pack_count=0,
                 shipped_entry=entry,
                 shipped_at=_event_time(body),
             )
@@ -150,11 +171,9 @@ class CustodyRun:
             self.in_shipment[id(item)] = shipment
         for batch_id, count in self._lots(named):
             self._holding(batch_id, shipment.sender_id).on_hand -= count
-            line = self.lines.setdefault(
-                (id(shipment), batch_id),
-                ShipmentLine(shipment=shipment, batch_id=batch_id, quantity=0),
-            )
-            line.quantity += count
+            line = (id(shipment), batch_id)
+            self.lines[line] = (shipment, batch_id)
+            self.quantities[line] = self.quantities.get(line, 0) + count
         self._touch(entry, all_packs, all_cases)
         self._index(signed.kind, entry, all_packs, named, shipment.sender_id, receiver.pk)
 
@@ -280,17 +299,19 @@ class CustodyRun:
         existing = {
             (line.shipment_id, line.batch_id): line
             for line in ShipmentLine.objects.filter(
-                shipment__in=[line.shipment.pk for line in self.lines.values()]
+                shipment__in=[shipment.pk for shipment, _ in self.lines.values()]
             )
         }
         new = []
-        for line in self.lines.values():
-            line.shipment_id = line.shipment.pk  # created above if it is new
-            known = existing.get((line.shipment.pk, line.batch_id))
+        for key, (shipment, batch_id) in self.lines.items():
+            quantity = self.quantities[key]
+            known = existing.get((shipment.pk, batch_id))  # pk: created above if it is new
             if known is None:
-                new.append(line)
+                new.append(
+                    ShipmentLine(shipment_id=shipment.pk, batch_id=batch_id, quantity=quantity)
+                )
             else:
-                known.quantity += line.quantity
+                known.quantity += quantity
                 known.save(update_fields=["quantity"])
         ShipmentLine.objects.bulk_create(new)
 
@@ -313,10 +334,9 @@ SHIPMENT_COLUMNS = [
 ]
 
 
-def _shipments_create(shipments: list[Shipment]) -> None:
+def _shipments_create(shipments: list[NewShipment]) -> None:
     """Insert new shipments and give each its primary key."""
     rows = [tuple(getattr(s, column) for column in SHIPMENT_COLUMNS) for s in shipments]
     ids = insert_rows_with_ids(Shipment, SHIPMENT_COLUMNS, rows)
     for shipment, pk in zip(shipments, ids, strict=True):
         shipment.pk = pk
-        shipment._state.adding = False

@@ -6,6 +6,7 @@ thousand statements more than running its queries did. Other databases get
 `__in`.
 """
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Field
 from django.db.models.lookups import In
 
@@ -15,6 +16,8 @@ class AnyOf(In):
     lookup_name = "any_of"
 
     def as_postgresql(self, compiler, connection):
+        if not self.rhs:
+            raise EmptyResultSet  # as __in does: no query for nothing
         lhs, lhs_params = self.process_lhs(compiler, connection)
         field = self.lhs.output_field
         values = [field.get_db_prep_value(v, connection, prepared=True) for v in self.rhs]
