@@ -10,6 +10,7 @@ batches on the same goods queue up instead of deadlocking.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import Q
@@ -63,6 +64,10 @@ def named_in(kind: str, body: dict) -> Named:
         raise Refused(f"a {kind} has bizStep {biz_step!r} and disposition {disposition!r}")
     if not isinstance(body.get("eventTime"), str):
         raise Refused("body.eventTime is required")
+    try:
+        datetime.fromisoformat(body["eventTime"])  # what the projections will read it with
+    except ValueError:
+        raise Refused("body.eventTime must be a date and time, e.g. 2026-11-23T09:30:00Z") from None
     try:
         if event_type == "AggregationEvent":
             named = _aggregation_named(body)
@@ -221,6 +226,8 @@ def _read_lots(state: State, lots: set[tuple[str, str]], holder_ids: set[int], l
 def _read_shipped(state: State, shipment_pks: list[int]) -> None:
     for pk in shipment_pks:
         state.shipped[pk] = (set(), set(), {})
+    if not shipment_pks:
+        return
     loose = Pack.objects.filter(shipment__id__any_of=shipment_pks, case=None)
     for shipment, pack in loose.values_list("shipment_id", "pk"):
         state.shipped[shipment][0].add(pack)

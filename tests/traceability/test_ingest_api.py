@@ -3,6 +3,7 @@
 import base64
 import copy
 import importlib.util
+import uuid
 from pathlib import Path
 
 import nacl.signing
@@ -208,3 +209,32 @@ def test_a_large_client_shipment_may_span_statements(api, batch, manufacturer, d
     signed = [client_example.sign("ship", e, manufacturer.gln, seed) for e in (first, second)]
     assert post(api, signed).status_code == 201
     assert Shipment.objects.get().pack_count == 4
+
+
+def test_a_forged_statement_is_named_before_an_earlier_one_that_breaks_a_rule(
+    api, batch, manufacturer, distributor, seed
+):
+    """Rules are checked while the signatures verify, but a batch with a bad
+    signature is refused for it, as if signatures were checked first."""
+    packs = list(batch.packs.order_by("pk")[:2])
+    unknown = client_example.ship_event(
+        manufacturer.gln, distributor.gln, [("04000001000012", "NOPE")]
+    )
+    forged = ship(manufacturer, distributor, packs[1:], seed)
+    forged["statement"]["body"]["shipment"] = str(uuid.uuid4())
+    signed = [client_example.sign("ship", unknown, manufacturer.gln, seed), forged]
+    refused(api, signed, "signature does not verify", position=1)
+    refused(api, signed[:1], "pack 04000001000012/NOPE is unknown", position=0)
+
+
+def test_an_event_time_that_is_not_a_time_is_named(api, batch, manufacturer, distributor, seed):
+    packs = list(batch.packs.order_by("pk")[:1])
+    event = client_example.ship_event(
+        manufacturer.gln, distributor.gln, [(packs[0].gtin, packs[0].serial)]
+    )
+    event["eventTime"] = "yesterday"
+    refused(
+        api,
+        [client_example.sign("ship", event, manufacturer.gln, seed)],
+        "body.eventTime must be a date and time",
+    )
