@@ -169,6 +169,11 @@ def backend_pid(connection) -> int | None:
 def backend_cpu(pid: int | None) -> float:
     if pid is None:
         return 0.0
+    try:  # nanoseconds on a CPU: /proc/<pid>/stat counts in 10 ms ticks, a batch's order
+        with open(f"/proc/{pid}/schedstat") as schedstat:
+            return int(schedstat.read().split()[0]) / 1e9
+    except OSError:
+        pass
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
