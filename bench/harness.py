@@ -10,6 +10,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +42,48 @@ def run_child(script: str, backend: str, database_url: str, argv: list[str]) -> 
     )
     cmd = [sys.executable, str(Path(script).resolve()), *argv, "--child", backend]
     return subprocess.run(cmd, env=env, cwd=ROOT, check=False).returncode  # noqa: S603
+
+
+def backend_pid(connection) -> int | None:
+    """The PostgreSQL server process serving `connection`, if its CPU time is readable."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    return pid if os.path.exists(f"/proc/{pid}/stat") else None
+
+
+def backend_cpu(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    try:  # nanoseconds on a CPU: /proc/<pid>/stat counts in 10 ms ticks, a batch's order
+        with open(f"/proc/{pid}/schedstat") as schedstat:
+            return int(schedstat.read().split()[0]) / 1e9
+    except OSError:
+        pass
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+class Measured:
+    """Wall-clock and CPU time (this process, and its PostgreSQL backend when
+    `backend` is its pid) of one timed block of `events` events, appended to `runs`."""
+
+    def __init__(self, events: int, backend: int | None, runs: list):
+        self.events, self.backend, self.runs = events, backend, runs
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self.server = backend_cpu(self.backend)
+        return self
+
+    def __exit__(self, *exc):
+        wall = time.perf_counter() - self.wall
+        own, server = time.process_time() - self.cpu, backend_cpu(self.backend) - self.server
+        self.rate = self.events / wall
+        self.cpu_rate = self.events / (own + server)
+        self.backend_share = server / (own + server)
+        self.own_us, self.server_us = own / self.events * 1e6, server / self.events * 1e6
+        self.runs.append(self)

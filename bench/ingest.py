@@ -20,11 +20,9 @@ Target: >= 10,000 events/s on PostgreSQL with 2 cores, batches of 1,000.
 import argparse
 import cProfile
 import json
-import os
 import pstats
 import statistics
 import sys
-import time
 from datetime import date
 
 import harness
@@ -118,11 +116,11 @@ def child(args: argparse.Namespace) -> int:
 
     batches = [signed_batch(i) for i in range(2 * args.repeats + 1)]
     statements_ingest(organisation=maker, submitted=batches[0])  # warm-up
-    backend = backend_pid(connection)
+    backend = harness.backend_pid(connection)
 
     service = []
     for submitted in batches[1 : args.repeats + 1]:
-        with Measured(len(submitted), backend, service):
+        with harness.Measured(len(submitted), backend, service):
             statements_ingest(organisation=maker, submitted=submitted)
 
     user = get_user_model().objects.create_user("bench", password=None)
@@ -132,7 +130,7 @@ def child(args: argparse.Namespace) -> int:
     api = []
     for submitted in batches[args.repeats + 1 :]:
         body = json.dumps({"statements": submitted})
-        with Measured(len(submitted), backend, api):
+        with harness.Measured(len(submitted), backend, api):
             response = http.post("/api/v1/statements", body, content_type="application/json")
         assert response.status_code == 201, response.content[:300]
 
@@ -154,49 +152,6 @@ def child(args: argparse.Namespace) -> int:
     if args.profile:
         profiled(args.profile, http, signed_batch(2 * args.repeats + 1))
     return 0
-
-
-def backend_pid(connection) -> int | None:
-    """The PostgreSQL server process serving `connection`, if its CPU time is readable."""
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    return pid if os.path.exists(f"/proc/{pid}/stat") else None
-
-
-def backend_cpu(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    try:  # nanoseconds on a CPU: /proc/<pid>/stat counts in 10 ms ticks, a batch's order
-        with open(f"/proc/{pid}/schedstat") as schedstat:
-            return int(schedstat.read().split()[0]) / 1e9
-    except OSError:
-        pass
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-class Measured:
-    """Wall-clock and CPU time of one batch, appended to `runs`."""
-
-    def __init__(self, events: int, backend: int | None, runs: list):
-        self.events, self.backend, self.runs = events, backend, runs
-
-    def __enter__(self):
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-        self.server = backend_cpu(self.backend)
-        return self
-
-    def __exit__(self, *exc):
-        wall = time.perf_counter() - self.wall
-        own, server = time.process_time() - self.cpu, backend_cpu(self.backend) - self.server
-        self.rate = self.events / wall
-        self.cpu_rate = self.events / (own + server)
-        self.backend_share = server / (own + server)
-        self.runs.append(self)
 
 
 def profiled(path: str, http, submitted: list[dict]) -> None:
