@@ -15,6 +15,7 @@ the model fields hold.
 from collections.abc import Sequence
 
 from django.db import connection, models, transaction
+from psycopg.types.json import Jsonb
 
 UPDATE_CHUNK = 1_000  # rows per UPDATE ... FROM (VALUES ...) off PostgreSQL
 
@@ -29,12 +30,23 @@ def _name(field: models.Field) -> str:
 
 def _copy(table: str, fields: list[models.Field], rows) -> None:
     names = ", ".join(_name(field) for field in fields)
+    json_columns = [i for i, field in enumerate(fields) if isinstance(field, models.JSONField)]
     with (
+        connection.wrap_database_errors,  # IntegrityError and the like, as an INSERT raises
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row(row)
+            copy.write_row(_json_adapted(row, json_columns) if json_columns else row)
+
+
+def _json_adapted(row: tuple, columns: list[int]) -> list:
+    """A JSONField's value as JSON text, as the ORM would write it (None is NULL)."""
+    values = list(row)
+    for i in columns:
+        if values[i] is not None:
+            values[i] = Jsonb(values[i])
+    return values
 
 
 def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple]) -> None:

@@ -17,7 +17,7 @@ from tests.epcis.conftest import (
 )
 from tests.web.helpers import logged_in
 from traceability import statements
-from traceability.models import Case, EpcisEvent, Pack, Shipment, StatementRecord
+from traceability.models import CaptureJob, Case, EpcisEvent, Pack, Shipment, StatementRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -415,3 +415,47 @@ def test_an_observation_is_queryable_by_its_capturer_only(as_distributor, as_pha
     capture(as_distributor, document(event))
     assert as_distributor.get(event_url("urn:uuid:mine")).status_code == 200
     assert as_pharmacy.get(event_url("urn:uuid:mine")).status_code == 404
+
+
+def test_an_observation_is_stored_exactly_as_captured_whatever_its_text(as_distributor):
+    awkward = 'tab\there, line\nbreak, back\\slash, "quotes", {braces}, é € 𝄞, \\N'
+    event = object_event("urn:uuid:awkward", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
+    event["example:note"] = awkward
+    event["readPoint"] = {"id": "urn:epc:id:sgln:0614141.07346.1234"}
+    capture(as_distributor, document(event))
+    found = as_distributor.get(event_url("urn:uuid:awkward")).json()
+    stored = found["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]
+    assert stored["example:note"] == awkward
+    assert stored["readPoint"] == event["readPoint"]
+    by_place = as_distributor.get(
+        "/epcis/events", {"EQ_readPoint": "https://id.gs1.org/414/0614141073467/254/1234"}
+    )
+    assert len(by_place.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) == 1
+
+
+def test_an_event_another_capture_stores_meanwhile_is_a_409_and_nothing_is_written(
+    as_distributor, distributor, monkeypatch
+):
+    from traceability.epcis import index
+
+    store = index.observations_save
+
+    def another_capture_first(*args, **kwargs):
+        EpcisEvent.objects.create(
+            event_id="urn:uuid:raced",
+            role=EpcisEvent.Role.OBSERVATION,
+            event_type="ObjectEvent",
+            event_time="2026-11-23T08:00:00Z",
+            captured_by=distributor,
+            body={},
+        )
+        store(*args, **kwargs)
+
+    monkeypatch.setattr(index, "observations_save", another_capture_first)
+    first = object_event("urn:uuid:first", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
+    raced = object_event("urn:uuid:raced", "inspecting", ["urn:epc:id:sgtin:0614141.107346.2"])
+    response = capture(as_distributor, document(first, raced))
+    assert response.status_code == 409
+    assert response.json()["type"] == "epcisException:CaptureException"
+    assert not EpcisEvent.objects.exists()
+    assert not CaptureJob.objects.exists()

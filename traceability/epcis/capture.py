@@ -263,20 +263,11 @@ def _run_append(org: Organisation, run: list[CustodyEvent], sign, products: dict
 
 
 def _observations_save(org: Organisation, job: CaptureJob, events: list[_Event]) -> None:
-    rows = []
-    for event in events:
-        body = {**event.raw, "eventID": event.event_id}
-        rows.append(
-            index.event_row(
-                body,
-                event.time,
-                role=EpcisEvent.Role.OBSERVATION,
-                captured_by=org,
-                capture=job,
-                body=body,
-            )
-        )
-    index.rows_save(rows)
+    index.observations_save(
+        [({**event.raw, "eventID": event.event_id}, event.time) for event in events],
+        captured_by_id=org.pk,
+        capture_id=job.pk,
+    )
 
 
 def _document_events(document) -> list:

@@ -6,6 +6,7 @@ parties become GLNs. CBV values written as URNs or Web URIs become their bare
 CBV 2.0 names. Anything not recognised is kept as written.
 """
 
+import functools
 import re
 from urllib.parse import quote, unquote
 
@@ -36,6 +37,7 @@ def _with_check_digit(digits: str) -> str:
     return digits + str(gs1_standard_check_digit(digits))
 
 
+@functools.lru_cache(maxsize=4096)  # a document names few products, each many times
 def _gtin(company: str, item: str) -> str | None:
     """GTIN-14 from an EPC URN's company prefix and indicator + item reference."""
     if len(company) + len(item) != 13:

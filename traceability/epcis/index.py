@@ -26,6 +26,15 @@ INDEXED_FIELDS = [  # as _indexed names them
     "biz_location",
     "parent_id",
 ]
+CUSTODY_COLUMNS = [*INDEXED_FIELDS, "event_time", "role", "entry"]
+OBSERVATION_COLUMNS = [
+    *INDEXED_FIELDS,
+    "event_time",
+    "role",
+    "captured_by_id",
+    "capture_id",
+    "body",
+]
 
 
 def _location(event: dict, name: str) -> str:
@@ -59,20 +68,23 @@ def _indexed(event: dict) -> tuple[tuple, list[tuple]]:
     return values, sorted(epcs)
 
 
-def event_row(event: dict, event_time: datetime, **fields) -> tuple[EpcisEvent, list[tuple]]:
-    """An unsaved EpcisEvent for an EPCIS event dict, and its (field, EPC) pairs."""
-    values, epcs = _indexed(event)
-    indexed = dict(zip(INDEXED_FIELDS, values, strict=True))
-    return EpcisEvent(**indexed, event_time=event_time, **fields), epcs
+def observations_save(events, *, captured_by_id: int, capture_id: int) -> None:
+    """Index captured observations: (event dict with its eventID, event time) pairs,
+    each kept whole as its row's body."""
+    rows, epcs = [], []
+    for event, when in events:
+        values, its_epcs = _indexed(event)
+        rows.append((*values, when, EpcisEvent.Role.OBSERVATION, captured_by_id, capture_id, event))
+        epcs.append(its_epcs)
+    _rows_save(OBSERVATION_COLUMNS, rows, epcs)
 
 
-def rows_save(rows: list[tuple[EpcisEvent, list[tuple]]]) -> None:
-    EpcisEvent.objects.bulk_create([row for row, _ in rows])  # sets primary keys
-    EpcisEventEpc.objects.bulk_create(
-        EpcisEventEpc(event_id=row.pk, field=field, epc=epc)
-        for row, epcs in rows
-        for field, epc in epcs
-    )
+def _rows_save(columns: list[str], rows: list[tuple], epcs: list[list[tuple]]) -> None:
+    ids = insert_rows_with_ids(EpcisEvent, columns, rows)
+    pairs = [
+        (pk, field, epc) for pk, its_epcs in zip(ids, epcs, strict=True) for field, epc in its_epcs
+    ]
+    insert_rows(EpcisEventEpc, ["event_id", "field", "epc"], pairs)
 
 
 def custody_events_index(batch) -> None:
@@ -90,12 +102,7 @@ def custody_events_index(batch) -> None:
             when = datetime.fromisoformat(body["eventTime"])
             rows.append((*values, when, EpcisEvent.Role.CUSTODY, entry))
             epcs.append(its_epcs)
-    columns = [*INDEXED_FIELDS, "event_time", "role", "entry"]
-    ids = insert_rows_with_ids(EpcisEvent, columns, rows)
-    pairs = [
-        (pk, field, epc) for pk, its_epcs in zip(ids, epcs, strict=True) for field, epc in its_epcs
-    ]
-    insert_rows(EpcisEventEpc, ["event_id", "field", "epc"], pairs)
+    _rows_save(CUSTODY_COLUMNS, rows, epcs)
 
 
 def custody_events_clear() -> None:
