@@ -4,7 +4,6 @@ and sign with custodial keys on behalf of web users."""
 import base64
 
 import nacl.signing
-import rfc8785
 from django.db import transaction
 
 from ledger.logkey import decrypt_seed, encrypt_seed
@@ -82,8 +81,9 @@ def custodial_signer(organisation: Organisation):
         so the caller must not alter `body` afterwards."""
         statement = statements.build(kind=kind, body=body, org=organisation.gln, key=key.key_id)
         statements.check_shape(statement)
-        canonical = rfc8785.dumps(statement)
-        signature = signing_key.sign(statements.DOMAIN + canonical).signature
+        message = statements.signing_bytes(statement)  # JCS as verification computes it
+        signature = signing_key.sign(message).signature
+        canonical = message.removeprefix(statements.DOMAIN)
         return statements.SignedStatement(statement, signature, canonical=canonical)
 
     return sign

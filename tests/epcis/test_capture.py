@@ -17,7 +17,16 @@ from tests.epcis.conftest import (
 )
 from tests.web.helpers import logged_in
 from traceability import statements
-from traceability.models import CaptureJob, Case, EpcisEvent, Pack, Shipment, StatementRecord
+from traceability.models import (
+    CaptureJob,
+    Case,
+    EpcisEvent,
+    Pack,
+    Shipment,
+    SigningKey,
+    StatementRecord,
+)
+from traceability.rebuild import differences
 
 pytestmark = pytest.mark.django_db
 
@@ -459,3 +468,22 @@ def test_an_event_another_capture_stores_meanwhile_is_a_409_and_nothing_is_writt
     assert response.json()["type"] == "epcisException:CaptureException"
     assert not EpcisEvent.objects.exists()
     assert not CaptureJob.objects.exists()
+
+
+def test_a_captured_document_leaves_what_replaying_its_signed_statements_gives(
+    as_manufacturer, as_distributor, batch, manufacturer, distributor
+):
+    packs = list(batch.packs.order_by("pk")[:6])
+    shipped = [ship_event(f"urn:uuid:run-{i}", [p], distributor) for i, p in enumerate(packs)]
+    assert capture(as_manufacturer, document(*shipped)).json()["custodyEventCount"] == 6
+    receipts = [
+        object_event(f"urn:uuid:got-{i}", "receiving", [pack_uri(p)], disposition="in_progress")
+        for i, p in enumerate(packs[:4])
+    ]
+    assert capture(as_distributor, document(*receipts)).json()["custodyEventCount"] == 4
+
+    assert differences() == [], "the projections are what the ledger says"
+    for row in EpcisEvent.objects.filter(role=EpcisEvent.Role.CUSTODY):
+        signed = statements.parse_entry(bytes(storage.entry_get(row.entry).data))
+        key = SigningKey.objects.get(key_id=signed.signer_key)
+        statements.verify(signed, bytes(key.public_key))  # raises if not

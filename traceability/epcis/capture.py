@@ -36,6 +36,7 @@ from traceability.epcis.identifiers import cbv_name, lot_of, sgtin_of, sscc_of
 from traceability.keys import KeyRefused, custodial_signer
 from traceability.models import CaptureJob, Case, EpcisEvent, Organisation, Product
 from traceability.statement_log import StatementRejected, statements_append
+from traceability.statements import StatementError
 
 MAX_EVENTS = 10_000
 MAX_EPCS_PER_EVENT = 500  # one event is one ledger entry, which has a size limit
@@ -235,31 +236,45 @@ def _body(org: Organisation, event: CustodyEvent, ahead: dict) -> dict:
     return custody.move_body(event)
 
 
-def _run_append(org: Organisation, run: list[CustodyEvent], sign, products: dict) -> None:
-    """Build, sign, check and append one run of custody events."""
-    ahead = {  # what building the bodies needs, read for the whole run
+def _ahead(run: list[CustodyEvent], products: dict) -> dict:
+    """What building the run's bodies needs, read for the whole run: the packs
+    that commissioning and receiving look up, the cases receiving looks up,
+    the receivers that shipping names."""
+    looked_up = [e for e in run if e.kind in ("commission", "receive")]
+    return {
         "products": products,
-        "packs": packs_by_sgtin(itertools.chain.from_iterable(e.sgtins for e in run)),
-        "cases": custody.cases_by_sscc(itertools.chain.from_iterable(e.ssccs for e in run)),
+        "packs": packs_by_sgtin(itertools.chain.from_iterable(e.sgtins for e in looked_up)),
+        "cases": custody.cases_by_sscc(
+            itertools.chain.from_iterable(e.ssccs for e in run if e.kind == "receive")
+        ),
         "receivers": projections.organisations_by_gln(
             custody.destination_gln_or_none(e.raw) for e in run if e.kind in SHIPPING_KINDS
         ),
     }
+
+
+def _signed(org: Organisation, run: list[CustodyEvent], sign, ahead: dict) -> list:
     signed = []
     for event in run:
         try:
-            body = _body(org, event, ahead)
-        except CustodyRefused as exc:
+            signed.append(sign(event.kind, _body(org, event, ahead)))
+        except (CustodyRefused, StatementError) as exc:
             raise CaptureRefused(str(exc), event.index, event.event_id) from None
-        signed.append(sign(event.kind, body))
+    return signed
+
+
+def _run_append(org: Organisation, run: list[CustodyEvent], sign, products: dict) -> None:
+    """Build, sign, check and append one run of custody events."""
+    signed = _signed(org, run, sign, _ahead(run, products))
     moves = [(e, s) for e, s in zip(run, signed, strict=True) if e.kind != "commission"]
+    checked = None
     try:
         if moves:
-            custody_check(org, [s for _, s in moves])
+            checked = custody_check(org, [s for _, s in moves])
     except StatementRejected as exc:
         event = moves[exc.position][0]
         raise CaptureRefused(exc.reason, event.index, event.event_id) from None
-    statements_append(signed)
+    statements_append(signed, checked=checked)  # the projections reuse what the rules read
 
 
 def _observations_save(org: Organisation, job: CaptureJob, events: list[_Event]) -> None:
