@@ -427,7 +427,7 @@ def test_an_observation_is_queryable_by_its_capturer_only(as_distributor, as_pha
 
 
 def test_an_observation_is_stored_exactly_as_captured_whatever_its_text(as_distributor):
-    awkward = 'tab\there, line\nbreak, back\\slash, "quotes", {braces}, é € 𝄞, \\N'
+    awkward = 'tab\there, line\nbreak, back\\slash, "quotes", {braces}, é € 𝄞, \\N, \\u0000'
     event = object_event("urn:uuid:awkward", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
     event["example:note"] = awkward
     event["readPoint"] = {"id": "urn:epc:id:sgln:0614141.07346.1234"}
@@ -487,3 +487,40 @@ def test_a_captured_document_leaves_what_replaying_its_signed_statements_gives(
         signed = statements.parse_entry(bytes(storage.entry_get(row.entry).data))
         key = SigningKey.objects.get(key_id=signed.signer_key)
         statements.verify(signed, bytes(key.public_key))  # raises if not
+
+
+@pytest.mark.parametrize(
+    "json_text, problem",
+    [
+        ('"a\\u0000b"', "NUL character"),
+        ('"\\ud800"', "unpaired surrogate"),
+    ],
+)
+@pytest.mark.parametrize("where", ["a value", "a property name", "the eventID"])
+def test_text_the_database_cannot_store_is_a_400_naming_the_event(
+    as_manufacturer, batch, distributor, json_text, problem, where
+):
+    observation = object_event("urn:uuid:o", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
+    shipment = ship_event("urn:uuid:s", [batch.packs.first()], distributor)
+    if where == "a value":
+        shipment["readPoint"] = {"id": "PLACEHOLDER"}
+    elif where == "a property name":
+        shipment["PLACEHOLDER"] = 1
+    else:
+        shipment["eventID"] = "PLACEHOLDER"
+    body = json.dumps(document(observation, shipment)).replace('"PLACEHOLDER"', json_text)
+    size = storage.head_size()
+    response = as_manufacturer.post("/epcis/capture", body, content_type="application/ld+json")
+    assert response.status_code == 400, response.content
+    assert response.json()["eventIndex"] == 1
+    assert problem in response.json()["detail"]
+    assert storage.head_size() == size and not EpcisEvent.objects.filter(event_id="urn:uuid:o")
+
+
+def test_json_nested_too_deeply_to_read_is_a_400(as_distributor):
+    event = object_event("urn:uuid:deep", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
+    event["example:deep"] = "PLACEHOLDER"
+    body = json.dumps(document(event)).replace('"PLACEHOLDER"', "[" * 5000 + "]" * 5000)
+    response = as_distributor.post("/epcis/capture", body, content_type="application/ld+json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]

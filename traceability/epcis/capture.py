@@ -11,6 +11,8 @@ The document is checked against GS1's schema; then each event, in order:
     the capturing organisation's custodial key and held to the custody
     rules. Other events about those goods are kept as observations;
   - any other event is an observation.
+Before the schema, a document is refused if it has too many events or text the
+database cannot store (NUL, unpaired surrogates).
 Custody events are appended in runs: a run ends before an event that names a
 pack, case or lot of the run, so that a later event sees what an earlier one did
 (commission, pack, then ship...). Everything happens in one transaction: the
@@ -30,7 +32,7 @@ from traceability import projections
 from traceability.commissioning import CustodyRefused
 from traceability.custody_rules import custody_check
 from traceability.custody_state import SHIPPING_KINDS, packs_by_sgtin
-from traceability.epcis import custody, index, schema
+from traceability.epcis import custody, index, schema, storable
 from traceability.epcis.custody import CustodyEvent
 from traceability.epcis.identifiers import cbv_name, lot_of, sgtin_of, sscc_of
 from traceability.keys import KeyRefused, custodial_signer
@@ -286,15 +288,19 @@ def _observations_save(org: Organisation, job: CaptureJob, events: list[_Event])
 
 
 def _document_events(document) -> list:
-    try:
-        schema.document_check(document)
-    except schema.SchemaProblem as exc:
-        raise CaptureRefused(exc.message, exc.index, exc.event_id) from None
-    events = schema.events_of(document)
+    """The document's events, once it is known to be small enough, storable and
+    valid (checked in that order: the first two are cheap)."""
+    events = schema.events_of(document) if isinstance(document, dict) else []
     if len(events) > MAX_EVENTS:
         raise CaptureTooLarge(
             f"at most {MAX_EVENTS:,} events per capture; this has {len(events):,}"
         )
+    if found := storable.first_problem(document, events):
+        raise CaptureRefused(found[1], found[0])  # not by eventID: it may be the problem
+    try:
+        schema.document_check(document)
+    except schema.SchemaProblem as exc:
+        raise CaptureRefused(exc.message, exc.index, exc.event_id) from None
     return events
 
 

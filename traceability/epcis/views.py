@@ -26,7 +26,15 @@ PROBLEM = "application/problem+json"
 MEDIA_TYPES = ("application/json", "application/ld+json")
 
 
-class JsonLdParser(parsers.JSONParser):
+class JsonParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:  # Python's JSON reader gives up near 1,000 levels
+            raise exceptions.ParseError("JSON parse error - nested too deeply") from None
+
+
+class JsonLdParser(JsonParser):
     media_type = "application/ld+json"
 
 
@@ -78,7 +86,7 @@ def problem_handler(exc, context):
 
 
 class EpcisView(APIView):
-    parser_classes = [parsers.JSONParser, JsonLdParser]
+    parser_classes = [JsonParser, JsonLdParser]
     renderer_classes = [renderers.JSONRenderer, JsonLdRenderer]
     allowed = "OPTIONS, GET"
 
