@@ -57,7 +57,9 @@ def parent(args: argparse.Namespace) -> int:
     return harness.run_child(__file__, args.backend, url, sys.argv[1:])
 
 
-def child(args: argparse.Namespace) -> int:
+def seed(batch_size: int, count: int):
+    """A manufacturer with its own key and `count` batches of packs to ship; the
+    manufacturer and signed_batch(i), the i-th batch of client-signed ships."""
     sys.path.insert(0, str(harness.ROOT))
     sys.path.insert(0, str(harness.ROOT / "examples"))
     import django
@@ -65,17 +67,13 @@ def child(args: argparse.Namespace) -> int:
     django.setup()
     import client as example_client
     import nacl.signing
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
 
-    from accounts.services import token_create
     from tests import factories
     from traceability import keys
     from traceability.commissioning import batch_commission, product_register
-    from traceability.ingest import statements_ingest
-    from traceability.models import Member, Organisation
+    from traceability.models import Organisation
 
     call_command("migrate", verbosity=0, interactive=False)
     regulator = factories.organisation(Organisation.Role.REGULATOR)
@@ -87,7 +85,7 @@ def child(args: argparse.Namespace) -> int:
     own = nacl.signing.SigningKey.generate()
     keys.key_register(organisation=maker, registered_by=regulator, public_key=bytes(own.verify_key))
     product = product_register(manufacturer=maker, gtin="04000001000012", name="Bench pills")
-    total = args.batch_size * (2 * args.repeats + 2)
+    total = batch_size * count
     batch = batch_commission(
         manufacturer=maker,
         product=product,
@@ -97,13 +95,11 @@ def child(args: argparse.Namespace) -> int:
         quantity=total,
     )
     serials = list(batch.packs.order_by("pk").values_list("gtin", "serial"))
-    print(
-        f"{connection.vendor}: {total:,} packs commissioned; batches of {args.batch_size:,}",
-        flush=True,
-    )
+    vendor = connection.vendor
+    print(f"{vendor}: {total:,} packs commissioned; batches of {batch_size:,}", flush=True)
 
     def signed_batch(i: int) -> list[dict]:
-        chunk = serials[i * args.batch_size : (i + 1) * args.batch_size]
+        chunk = serials[i * batch_size : (i + 1) * batch_size]
         return [
             example_client.sign(
                 "ship",
@@ -113,6 +109,19 @@ def child(args: argparse.Namespace) -> int:
             )
             for p in chunk
         ]
+
+    return maker, signed_batch
+
+
+def child(args: argparse.Namespace) -> int:
+    maker, signed_batch = seed(args.batch_size, 2 * args.repeats + 2)
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    from accounts.services import token_create
+    from traceability.ingest import statements_ingest
+    from traceability.models import Member
 
     batches = [signed_batch(i) for i in range(2 * args.repeats + 1)]
     statements_ingest(organisation=maker, submitted=batches[0])  # warm-up
