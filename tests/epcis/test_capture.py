@@ -526,3 +526,26 @@ def test_deep_json_is_captured_until_too_deep_to_read_which_is_a_400(as_distribu
     assert response.status_code == status, response.content[:300]
     if status == 400:
         assert "nested too deeply" in response.json()["detail"]
+
+
+def test_a_signature_that_does_not_verify_refuses_the_document_naming_its_event(
+    as_manufacturer, batch, distributor, monkeypatch
+):
+    verify = statements.verify_each_started
+
+    def second_fails(batch, public_keys):
+        problems = verify(batch, public_keys)
+        forged = "signature does not verify"
+        return lambda: [p if i != 1 else forged for i, p in enumerate(problems())]
+
+    monkeypatch.setattr(statements, "verify_each_started", second_fails)
+    packs = list(batch.packs.order_by("pk")[:2])
+    shipped = [ship_event(f"urn:uuid:v{i}", [p], distributor) for i, p in enumerate(packs)]
+    refused(
+        as_manufacturer,
+        document(*shipped),
+        index=1,
+        event_id="urn:uuid:v1",
+        message="signature does not verify",
+    )
+    assert not Shipment.objects.exists()

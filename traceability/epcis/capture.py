@@ -37,7 +37,7 @@ from traceability.epcis.custody import CustodyEvent
 from traceability.epcis.identifiers import cbv_name, lot_of, sgtin_of, sscc_of
 from traceability.keys import KeyRefused, custodial_signer
 from traceability.models import CaptureJob, Case, EpcisEvent, Organisation, Product
-from traceability.statement_log import StatementRejected, statements_append
+from traceability.statement_log import SignatureCheck, StatementRejected, statements_append
 from traceability.statements import StatementError
 
 MAX_EVENTS = 10_000
@@ -268,6 +268,7 @@ def _signed(org: Organisation, run: list[CustodyEvent], sign, ahead: dict) -> li
 def _run_append(org: Organisation, run: list[CustodyEvent], sign, products: dict) -> None:
     """Build, sign, check and append one run of custody events."""
     signed = _signed(org, run, sign, _ahead(run, products))
+    signatures = SignatureCheck(signed)  # verified on other threads while the rules run
     moves = [(e, s) for e, s in zip(run, signed, strict=True) if e.kind != "commission"]
     checked = None
     try:
@@ -276,7 +277,12 @@ def _run_append(org: Organisation, run: list[CustodyEvent], sign, products: dict
     except StatementRejected as exc:
         event = moves[exc.position][0]
         raise CaptureRefused(exc.reason, event.index, event.event_id) from None
-    statements_append(signed, checked=checked)  # the projections reuse what the rules read
+    try:
+        keys = signatures.keys()  # nothing is written before every signature verified
+    except StatementRejected as exc:
+        event = run[exc.position]
+        raise CaptureRefused(exc.reason, event.index, event.event_id) from None
+    statements_append(signed, keys=keys, checked=checked)  # reusing what the rules read
 
 
 def _observations_save(org: Organisation, job: CaptureJob, events: list[_Event]) -> None:
