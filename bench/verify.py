@@ -57,7 +57,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
     parser.add_argument("--seconds", type=float, default=15.0, help="per run")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (more than 1: gthread)"
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     parser.add_argument("--check", action="store_true", help="replay the ledger after seeding")
@@ -327,7 +330,8 @@ def start_gunicorn(args: argparse.Namespace) -> subprocess.Popen:
         "traceability.wsgi",
         "--bind", f"127.0.0.1:{args.port}",
         "--workers", str(args.workers),
-        "--worker-class", "sync",
+        "--worker-class", "sync" if args.threads == 1 else "gthread",
+        "--threads", str(args.threads),
         "--log-level", "warning",
     ]  # fmt: skip
     server = subprocess.Popen(cmd, cwd=harness.ROOT, env=os.environ.copy())  # noqa: S603
@@ -400,19 +404,72 @@ def run_load(client: Client, codes: list, rate: float, seconds: float) -> tuple[
     return latencies, problems
 
 
+def _process_cpu(stat: Path) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds so far) of a process (Linux /proc)."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None  # the process ended while we looked
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu_seconds(server: subprocess.Popen) -> float:
-    """User + system CPU of gunicorn's master and workers so far (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
+    """CPU of gunicorn's master and workers so far."""
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended while we looked
-        pid, ppid = int(stat.parent.name), int(fields[1])
-        if server.pid in (pid, ppid):
-            total += (int(fields[11]) + int(fields[12])) / tick
+        found = _process_cpu(stat)
+        if found and server.pid in (int(stat.parent.name), found[0]):
+            total += found[1]
     return total
+
+
+def database_cpu_seconds() -> dict[int, float]:
+    """CPU so far of each PostgreSQL backend on the bench database but this one's,
+    by pid; empty when the server is not on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    found = {pid: _process_cpu(Path(f"/proc/{pid}/stat")) for pid in pids}
+    return {pid: cpu[1] for pid, cpu in found.items() if cpu}
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+class RunCpu:
+    """CPU spent during one run: server, its database backends, this client, the machine."""
+
+    def __init__(self, server: subprocess.Popen):
+        self.server = server
+        self.before = self._now()
+
+    def _now(self):
+        return (
+            server_cpu_seconds(self.server),
+            database_cpu_seconds(),
+            time.process_time(),
+            machine_busy(),
+        )
+
+    def summary(self, requests: int) -> str:
+        server, database, client, (busy, total) = self._now()
+        server0, database0, client0, (busy0, total0) = self.before
+        db = sum(cpu - database0.get(pid, 0.0) for pid, cpu in database.items())
+        per = 1000 / requests
+        return (
+            f"CPU ms per request: gunicorn {(server - server0) * per:.2f}, "
+            f"PostgreSQL {db * per:.2f}, load client {(client - client0) * per:.2f}; "
+            f"machine {100 * (busy - busy0) / max(1, total - total0):.0f}% busy"
+        )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -426,27 +483,27 @@ def measure(args: argparse.Namespace) -> int:
     try:
         client = Client(args.port)
         run_load(client, codes, args.rate, 3)  # warm-up: connections, plans, caches
+        kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads each)"
         print(
-            f"gunicorn {args.workers} sync workers; {args.rate:.0f} requests/s for "
+            f"gunicorn {args.workers} {kind} workers; {args.rate:.0f} requests/s for "
             f"{args.seconds:.0f} s per run; {len(codes):,} distinct packs scanned",
             flush=True,
         )
         medians, p95s = [], []
         for run in range(1, args.runs + 1):
             harness.print_machine_load()
-            cpu_before = server_cpu_seconds(server)
+            cpu = RunCpu(server)
             latencies, problems = run_load(client, codes, args.rate, args.seconds)
-            cpu_ms = (server_cpu_seconds(server) - cpu_before) * 1000 / len(latencies)
             median, p95 = statistics.median(latencies), percentile(latencies, 0.95)
             medians.append(median)
             p95s.append(p95)
             print(
                 f"  run {run}: {len(latencies):,} requests, median {median:.1f} ms, "
                 f"p95 {p95:.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
-                f"max {max(latencies):.1f} ms, not AUTHENTIC/failed {len(problems)}; "
-                f"gunicorn CPU {cpu_ms:.1f} ms per request (PostgreSQL's not counted)",
+                f"max {max(latencies):.1f} ms, not AUTHENTIC/failed {len(problems)}",
                 flush=True,
             )
+            print(f"    {cpu.summary(len(latencies))}", flush=True)
             for problem in problems[:3]:
                 print(f"    {problem}")
     finally:
