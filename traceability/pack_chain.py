@@ -1,15 +1,14 @@
 """What a verification reads: the latest checkpoint, and a pack with its whole
-custody chain (the entries' bytes and the keys that signed them) in one query."""
+custody chain (the entries' bytes and the keys that signed them) in one query.
+Both are prepared statements (prepared_sql): the counter runs them on every scan."""
 
 import base64
 import datetime
 import json
 from dataclasses import dataclass
 
-from django.db import connection
-
-from ledger import storage
-from ledger.models import Checkpoint, Entry
+from ledger import note, storage
+from ledger.models import Checkpoint, Entry, LogKey
 from traceability import statements
 from traceability.models import (
     Batch,
@@ -20,18 +19,37 @@ from traceability.models import (
     SigningKey,
     StatementRecord,
 )
+from traceability.prepared_sql import prepared_cursor
 
 ENTRY_HEAD = b'{"signature":"'  # statements.SignedStatement.entry_bytes()
 
+LATEST_CHECKPOINT = f"""
+SELECT c.note, k.name, k.public_key
+FROM {Checkpoint._meta.db_table} c JOIN {LogKey._meta.db_table} k ON k.id = c.key_id
+ORDER BY c.size DESC LIMIT 1
+"""  # noqa: S608 (table names only)
 
-def checkpoint_latest() -> Checkpoint:
+
+@dataclass(frozen=True)
+class LatestCheckpoint:
+    note: str  # C2SP signed note, as stored
+    log_key: str  # verifier key of the log key that the row says signed it
+
+
+def _latest_checkpoint_row():
+    with prepared_cursor() as cursor:
+        cursor.execute(LATEST_CHECKPOINT)
+        return cursor.fetchone()
+
+
+def checkpoint_latest() -> LatestCheckpoint:
     """The latest signed checkpoint with the key that signed it: one query."""
-    latest = Checkpoint.objects.select_related("key").order_by("-size")
-    found = latest.first()
-    if found is None:  # a fresh log: storage signs the empty tree's checkpoint
+    row = _latest_checkpoint_row()
+    if row is None:  # a fresh log: storage signs the empty tree's checkpoint
         storage.checkpoint_latest()
-        found = latest.first()
-    return found
+        row = _latest_checkpoint_row()
+    text, name, public_key = row
+    return LatestCheckpoint(text, note.verifier_key(name, bytes(public_key)))
 
 
 # One query for what every verification reads: the pack, its batch, product and
@@ -86,7 +104,7 @@ class PackRead:
 
 
 def pack_and_chain(gtin: str, serial: str) -> PackRead:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(PACK_AND_CHAIN, [gtin, serial])
         rows = cursor.fetchall()
     if not rows:

@@ -118,6 +118,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # which is not how the real database behaves under concurrent appends.
     # One file per process, so two test runs side by side do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Only prepared_sql.prepared_cursor() binds server-side, so only its queries
+    # are prepared (Django's own cursors bind client-side and never are). Behind
+    # a transaction-pooling PgBouncer older than 1.21, set this to None.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 
 # Explicit, because login rate limiting counts failures here. LocMemCache is
 # per process: with several worker processes each counts on its own, so put

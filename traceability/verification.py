@@ -16,6 +16,7 @@ destroyed, already dispensed: a clone), then what forbids supplying it
 """
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -156,8 +157,7 @@ def pack_assess(
     """Everything the ledger says about the scanned pack, for anyone (custody aside)."""
     found = Assessment(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
     checkpoint = checkpoint_latest()
-    found.checkpoint_note = checkpoint.note
-    found.log_key = note.verifier_key(checkpoint.key.name, bytes(checkpoint.key.public_key))
+    found.checkpoint_note, found.log_key = checkpoint.note, checkpoint.log_key
     read = pack_and_chain(gtin, serial)
     found.pack = read.pack
     if found.pack is None:
@@ -262,11 +262,17 @@ def _check_chain(found: Assessment, pack: Pack, read: PackRead) -> None:
             found.add("SIGNATURE_INVALID", f"ledger entry {index}: {link.signature_detail}")
 
 
+# Whether a checkpoint's signature verifies is a pure function of its text and
+# the key, so a process checks each checkpoint once (a new one comes with every
+# append). A NoteError is not cached: a bad checkpoint is re-checked and refused.
+_checkpoint_opened = functools.lru_cache(maxsize=16)(note.open_checkpoint)
+
+
 def _check_proof(found: Assessment, pack: Pack, entries: dict[int, bytes | None]) -> None:
     """The latest event is in the tree that the latest signed checkpoint commits to."""
     index = pack.last_entry
     try:
-        checkpoint = note.open_checkpoint(found.checkpoint_note, found.log_key)
+        checkpoint = _checkpoint_opened(found.checkpoint_note, found.log_key)
         if index >= checkpoint.size:
             raise merkle.ProofError(f"the checkpoint of size {checkpoint.size} predates it")
         proof = storage.inclusion_proof(index, checkpoint.size)
