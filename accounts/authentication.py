@@ -8,6 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from accounts.models import ApiToken, token_digest
+from accounts.token_lookup import token_with_owner
 
 # Recording every use would turn each API read into a write; a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -32,11 +33,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             plaintext = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed(MALFORMED) from None
-        token = (
-            ApiToken.objects.select_related("user__member__organisation")
-            .filter(digest=token_digest(plaintext))
-            .first()
-        )
+        token = token_with_owner(token_digest(plaintext))
         if token is None:
             raise exceptions.AuthenticationFailed(UNKNOWN)
         if not token.is_active:
