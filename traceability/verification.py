@@ -1,7 +1,7 @@
 """Is this pack genuine, and may it be dispensed? The verdict for a scanned pack.
 
-`pack_assess` reads the pack, re-verifies the signatures of its custody chain
-and the inclusion proof of its latest event against the latest signed
+`pack_assess` reads the pack, verifies the signatures of its custody chain as
+stored and the inclusion proof of its latest event against the latest signed
 checkpoint, and lists every problem it finds. `pack_verify` is what the API
 and the pharmacy screen call: the assessment for a logged-in organisation,
 plus an alert for every verdict that is not AUTHENTIC.
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from ledger import merkle, note, storage
-from traceability import epcis_shapes, statements
+from traceability import epcis_shapes, signature_memo, statements
 from traceability.alerts import alert_raise
 from traceability.models import (
     Organisation,
@@ -197,7 +197,7 @@ def _check_status(found: Assessment, pack: Pack, batch, today: datetime.date) ->
         found.add("EXPIRED", f"lot {batch.lot} expired on {batch.expires_on.isoformat()}")
 
 
-def _link(index: int, signed, names_pack: bool, keys: dict) -> ChainLink:
+def _link(index: int, data: bytes | None, signed, names_pack: bool, keys: dict) -> ChainLink:
     if isinstance(signed, statements.StatementError):
         return ChainLink(index, "unknown", None, None, False, str(signed))
     key = keys.get(signed.signer_key)
@@ -205,7 +205,7 @@ def _link(index: int, signed, names_pack: bool, keys: dict) -> ChainLink:
     try:
         if org is None:
             raise statements.StatementError(f"signer key {signed.signer_key} is not registered")
-        statements.verify(signed, bytes(key.public_key))
+        signature_memo.verify_entry(data, signed, bytes(key.public_key))
         if not names_pack:
             raise statements.StatementError(
                 "the signed statement does not name this pack or its case"
@@ -245,8 +245,9 @@ def _parsed(data: bytes | None):
 
 
 def _check_chain(found: Assessment, pack: Pack, read: PackRead) -> None:
-    """Re-verify every statement of the custody chain with its signer's registered
-    key, and that each names the pack or a case that held it at the time."""
+    """Verify every statement of the custody chain, as stored now, with its signer's
+    registered key (signature_memo: once per process for the same bytes and key),
+    and that each names the pack or a case that held it at the time."""
     parsed = {index: _parsed(data) for index, data in sorted(read.entries.items())}
     named = {s.signer_key for s in parsed.values() if not isinstance(s, Exception)}
     keys = dict(read.keys)
@@ -256,7 +257,7 @@ def _check_chain(found: Assessment, pack: Pack, read: PackRead) -> None:
     carriers = [epcis_shapes.sgtin_uri(pack.gtin, pack.serial)]
     for index, signed in parsed.items():
         names_pack = not isinstance(signed, Exception) and _carries(signed.body, carriers)
-        link = _link(index, signed, names_pack, keys)
+        link = _link(index, read.entries[index], signed, names_pack, keys)
         found.chain.append(link)
         if not link.signature_valid:
             found.add("SIGNATURE_INVALID", f"ledger entry {index}: {link.signature_detail}")

@@ -84,7 +84,8 @@ class VerifyView(APIView):
             "`code` is the raw scan: GS1 element string (with GS separators or `separator`), "
             "the bracketed human-readable form, or a GS1 Digital Link URI. Every verdict other "
             "than `AUTHENTIC` raises an alert for the regulator and the product's manufacturer. "
-            "The evidence carries the custody chain with each signature re-verified and an "
+            "The evidence carries the custody chain, each stored statement's signature checked "
+            "against its signer's registered key, and an "
             "RFC 9162 inclusion proof of the latest event against the latest signed checkpoint."
         ),
         parameters=[

@@ -1,14 +1,16 @@
-"""What a verification remembers between scans never hides a change to the ledger."""
+"""What a verification remembers between scans (signatures, checkpoints, the
+tree's right edge) never hides a change to the ledger."""
 
 import base64
 
 import pytest
 
 from ledger import note
-from ledger.models import Checkpoint
+from ledger.models import Checkpoint, Entry
 from tests.traceability.test_verification import tamper
 from tests.web.helpers import deliver
-from traceability import pack_states
+from traceability import pack_states, statements
+from traceability.models import SigningKey
 from traceability.verification import pack_verify
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +28,54 @@ def verify(pack, scanner):
 
 def checkpoint_size(found) -> int:
     return note.open_checkpoint(found.checkpoint_note, found.log_key).size
+
+
+@pytest.fixture
+def verifications(monkeypatch):
+    """Counts the Ed25519 checks of statements as they happen."""
+    calls = []
+    real = statements.verify
+
+    def counting(signed, public_key):
+        calls.append(signed.kind)
+        return real(signed, public_key)
+
+    monkeypatch.setattr(statements, "verify", counting)
+    return calls
+
+
+def test_each_stored_statement_is_checked_once_and_trusted_only_for_its_bytes(
+    held, pharmacy, verifications
+):
+    assert verify(held[0], pharmacy).verdict == "AUTHENTIC"
+    assert verifications == ["commission", "ship", "receive"]
+    second = verify(held[1], pharmacy)  # the same three statements name it
+    assert second.verdict == "AUTHENTIC"
+    assert all(link.signature_valid for link in second.chain)
+    assert len(verifications) == 3
+
+
+def test_a_statement_edited_after_it_verified_is_caught_on_the_next_scan(held, pharmacy):
+    pack = held[0]
+    assert verify(pack, pharmacy).verdict == "AUTHENTIC"
+    commissioned = pack.commissioned_entry
+    data = bytes(Entry.objects.get(index=commissioned).data)
+    forged = data.replace(b"commissioning", b"Commissioning")
+    tamper('UPDATE ledger_entry SET data = %s WHERE "index" = %s', [forged, commissioned])
+
+    found = verify(pack, pharmacy)
+    assert found.verdict == "SIGNATURE_INVALID"
+    assert [link.signature_valid for link in found.chain] == [False, True, True]
+
+
+def test_a_signing_key_replaced_after_the_chain_verified_is_caught(held, pharmacy, manufacturer):
+    assert verify(held[0], pharmacy).verdict == "AUTHENTIC"
+    other = SigningKey.objects.exclude(organisation=manufacturer).first()
+    SigningKey.objects.filter(organisation=manufacturer).update(public_key=other.public_key)
+
+    found = verify(held[0], pharmacy)
+    assert found.verdict == "SIGNATURE_INVALID"
+    assert [link.signature_valid for link in found.chain] == [False, False, True]
 
 
 def test_a_new_checkpoint_is_used_once_the_tree_grows(held, pharmacy):
