@@ -64,23 +64,34 @@ def ledger_initialize() -> None:
 
 
 # The right edge of one tree -- the last one this process appended or proved
-# from -- as (key, {tile level: (first index, hashes of its incomplete tile)}),
-# key = (db alias, size, root). The root commits to every leaf, so the edges
-# of a key never change: no invalidation, only this check. Published by one
-# tuple assignment and never mutated after, so threads can share it.
-_edge_cache: tuple = (None, {})
+# from -- as (key, {tile level: (first index, hashes of its incomplete tile)},
+# {(level, index): hash of a perfect subtree inside the edge}), key = (db
+# alias, size, root). The root commits to every leaf, so the edges of a key
+# never change: no invalidation, only this check. The tuple and the edges are
+# published by one assignment and never mutated after, so threads can share
+# them; the subtree hashes are only ever added, each a pure function of the
+# edge, so the same value whichever thread writes it.
+_edge_cache: tuple = (None, {}, {})
 
 
 def _cached_edges(size: int, root: bytes) -> dict:
-    key, edges = _edge_cache
+    key, edges, _ = _edge_cache
     return dict(edges) if key == (connection.alias, size, root) else {}
 
 
-def _cache_edges(size: int, root: bytes, edges: dict) -> None:
+def _cached_edge_nodes(size: int, root: bytes) -> dict | None:
+    key, _, nodes = _edge_cache
+    return nodes if key == (connection.alias, size, root) else None
+
+
+def _cache_edges(size: int, root: bytes, reader: "NodeReader") -> None:
     global _edge_cache
     key = (connection.alias, size, root)
-    old_key, old = _edge_cache
-    _edge_cache = (key, {**old, **edges} if old_key == key else dict(edges))
+    old_key, old, nodes = _edge_cache
+    if old_key == key:
+        _edge_cache = (key, {**old, **reader._edges}, nodes)
+    else:
+        _edge_cache = (key, dict(reader._edges), reader._edge_nodes)
 
 
 def append(entries: Sequence[bytes]) -> Appended:
@@ -101,11 +112,10 @@ def append(entries: Sequence[bytes]) -> Appended:
         size = start + len(entries)
         reader = NodeReader(size, edges)  # the new tree's right edge: no reads
         root = reader.root(size)
-        edges.update(reader._edges)
         head.size, head.root = size, root
         head.save(update_fields=["size", "root"])
         checkpoint = _checkpoint_sign(size, root)
-        transaction.on_commit(lambda: _cache_edges(size, root, edges))
+        transaction.on_commit(lambda: _cache_edges(size, root, reader))
     return Appended(first_index=start, size=size, root=root, checkpoint=checkpoint)
 
 
@@ -194,10 +204,11 @@ def _tile_nodes(tile: bytes) -> tuple[bytes, ...]:
 class NodeReader:
     """Hashes of perfect subtrees of a tree of `size` leaves, in few queries."""
 
-    def __init__(self, size: int, edges: dict | None = None):
+    def __init__(self, size: int, edges: dict | None = None, edge_nodes: dict | None = None):
         self.size = size
         self._tiles: dict[tuple[int, int], bytes] = {}
         self._edges: dict[int, tuple[int, list[bytes]]] = dict(edges or {})
+        self._edge_nodes: dict[merkle.NodeId, bytes] = {} if edge_nodes is None else edge_nodes
 
     def _locate(self, level: int, index: int) -> tuple[int, int, int]:
         """(tile level, tile index, offset of the node's first bottom hash in the tile)."""
@@ -234,18 +245,23 @@ class NodeReader:
             self._edges[tile_level] = (first, _bottom_hashes(tile_level, first, count))
 
     def node(self, level: int, index: int) -> bytes:
+        known = self._edge_nodes.get((level, index))
+        if known is not None:
+            return known
         tile_level, tile_index, offset = self._locate(level, index)
         width = 1 << (level % TILE_HEIGHT)
-        self.prefetch([(level, index)])
         if self._tile_is_complete(tile_level, tile_index):
+            if (tile_level, tile_index) not in self._tiles:
+                self.prefetch([(level, index)])
             height = level % TILE_HEIGHT
             at = (offset >> height) * merkle.HASH_SIZE
             return _tile_nodes(self._tiles[(tile_level, tile_index)])[height][at : at + 32]
-        else:
-            first, edge = self._edges[tile_level]
-            start = tile_index * TILE_WIDTH + offset - first
-            bottom = edge[start : start + width]
-        return merkle.perfect_root(bottom)
+        self.prefetch([(level, index)])  # refuses a node outside the tree
+        first, edge = self._edges[tile_level]
+        start = tile_index * TILE_WIDTH + offset - first
+        node = merkle.perfect_root(edge[start : start + width])
+        self._edge_nodes[(level, index)] = node
+        return node
 
     def nodes(self, ids: Sequence[merkle.NodeId]) -> list[bytes]:
         self.prefetch(ids)
@@ -261,7 +277,7 @@ class NodeReader:
 
     def proof(self, plan: list[list[merkle.NodeId]]) -> list[bytes]:
         self.prefetch(itertools.chain.from_iterable(plan))
-        return [merkle.fold(self.nodes(group)) for group in plan]
+        return [merkle.fold([self.node(*node) for node in group]) for group in plan]
 
 
 def head_size() -> int:
@@ -276,7 +292,8 @@ def _head_reader(size: int, what: str) -> tuple[NodeReader, bytes]:
     if size > current:
         raise LedgerError(f"{what}={size} is beyond the log's size {current}")
     root = bytes(root)
-    return NodeReader(current, _cached_edges(current, root)), root
+    nodes = _cached_edge_nodes(current, root)
+    return NodeReader(current, _cached_edges(current, root), nodes), root
 
 
 def inclusion_proof(index: int, size: int) -> InclusionProof:
@@ -292,7 +309,7 @@ def inclusion_proof(index: int, size: int) -> InclusionProof:
         proof=reader.proof(plan),
         root=head_root if size == reader.size else reader.root(size),
     )
-    _cache_edges(reader.size, head_root, reader._edges)
+    _cache_edges(reader.size, head_root, reader)
     return proof
 
 
@@ -314,7 +331,7 @@ def consistency_proof(size1: int, size2: int) -> ConsistencyProof:
         root2=head_root if size2 == reader.size else reader.root(size2),
         proof=reader.proof(plan),
     )
-    _cache_edges(reader.size, head_root, reader._edges)
+    _cache_edges(reader.size, head_root, reader)
     return proof
 
 

@@ -200,3 +200,24 @@ def test_committed_appends_reuse_the_cached_right_edge_and_stay_correct():
         merkle.verify_inclusion(index, start, leaves[index], proof.proof, merkle.root(leaves))
     for tile in Tile.objects.filter(level=0):
         assert bytes(tile.hashes) == b"".join(leaves[tile.index * 256 : tile.index * 256 + 256])
+
+
+def test_repeated_proofs_from_one_tree_reuse_its_right_edge_and_stay_correct():
+    # The edge's subtree hashes are remembered per (size, root): the second
+    # round of proofs from each tree uses them, and a grown tree gets its own.
+    start, rng = 0, random.Random(6962)
+    for size in [300, 211, 1, 255]:
+        storage.append(entries(start, size))
+        start += size
+        leaves = naive_leaves(start)
+        root = merkle.root(leaves)
+        indices = [0, start - 1, *rng.sample(range(start), 5)]
+        for _ in range(2):
+            for index in indices:
+                proof = storage.inclusion_proof(index, start)
+                merkle.verify_inclusion(index, start, leaves[index], proof.proof, root)
+            for size1 in (1, start - 1, rng.randrange(1, start)):
+                proof = storage.consistency_proof(size1, start)
+                merkle.verify_consistency(
+                    size1, start, proof.proof, merkle.root(leaves[:size1]), root
+                )
