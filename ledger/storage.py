@@ -313,6 +313,22 @@ def inclusion_proof(index: int, size: int) -> InclusionProof:
     return proof
 
 
+def inclusion_proof_at(index: int, size: int, root: bytes) -> InclusionProof:
+    """inclusion_proof() in the tree that the caller knows as (size, root), such as
+    a signed checkpoint's, without reading the head. A tree the storage does not
+    hold (a larger size) raises LedgerError; a wrong root fails verification."""
+    if not 0 <= index < size:
+        raise LedgerError(f"index={index} must be at least 0 and less than size={size}")
+    reader = NodeReader(size, _cached_edges(size, root), _cached_edge_nodes(size, root))
+    plan = merkle.inclusion_plan(index, size)
+    reader.prefetch([(0, index), *itertools.chain(*plan)])
+    proof = InclusionProof(
+        index=index, size=size, leaf_hash=reader.node(0, index), proof=reader.proof(plan), root=root
+    )
+    _cache_edges(size, root, reader)
+    return proof
+
+
 def consistency_proof(size1: int, size2: int) -> ConsistencyProof:
     if not 1 <= size1 <= size2:
         raise LedgerError(

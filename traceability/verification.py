@@ -276,7 +276,7 @@ def _check_proof(found: Assessment, pack: Pack, entries: dict[int, bytes | None]
         checkpoint = _checkpoint_opened(found.checkpoint_note, found.log_key)
         if index >= checkpoint.size:
             raise merkle.ProofError(f"the checkpoint of size {checkpoint.size} predates it")
-        proof = storage.inclusion_proof(index, checkpoint.size)
+        proof = storage.inclusion_proof_at(index, checkpoint.size, checkpoint.root)
         found.proof = ProofEvidence(index, proof.leaf_hash, proof.proof, proof.size, proof.root)
         data = entries.get(index)
         if data is None or merkle.leaf_hash(data) != proof.leaf_hash:

@@ -221,3 +221,15 @@ def test_repeated_proofs_from_one_tree_reuse_its_right_edge_and_stay_correct():
                 merkle.verify_consistency(
                     size1, start, proof.proof, merkle.root(leaves[:size1]), root
                 )
+
+
+def test_a_proof_in_a_checkpoints_tree_matches_the_one_from_the_head():
+    storage.append(entries(0, 700))
+    checkpoint = storage.checkpoint_latest()
+    leaves = naive_leaves(700)
+    for index in (0, 255, 256, 699):
+        proof = storage.inclusion_proof_at(index, checkpoint.size, bytes(checkpoint.root))
+        assert proof == storage.inclusion_proof(index, 700)
+        merkle.verify_inclusion(index, 700, leaves[index], proof.proof, merkle.root(leaves))
+    with pytest.raises(storage.LedgerError, match="missing hashes"):
+        storage.inclusion_proof_at(0, 701, bytes(checkpoint.root))
