@@ -104,7 +104,7 @@ class PackRead:
 
 
 def pack_and_chain(gtin: str, serial: str) -> PackRead:
-    with prepared_cursor() as cursor:
+    with prepared_cursor(binary=True) as cursor:
         cursor.execute(PACK_AND_CHAIN, [gtin, serial])
         rows = cursor.fetchall()
     if not rows:

@@ -12,13 +12,19 @@ cursor is Django's wrapper, so errors and transactions behave as for
 from django.db import connection
 
 
-def prepared_cursor():
+def prepared_cursor(*, binary: bool = False):
+    """`binary`: rows in PostgreSQL's binary format, which spares both sides the
+    hex text of large bytea values (the custody chain's entries)."""
     # Where queries are logged (DEBUG, tests counting them) they keep their SQL
     # text, which psycopg does not hold for a prepared execution.
     if connection.vendor != "postgresql" or connection.queries_logged:
         return connection.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
+    from psycopg import pq
 
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    return connection.make_cursor(ServerBindingCursor(connection.connection))
+    cursor = ServerBindingCursor(connection.connection)
+    if binary:
+        cursor.format = pq.Format.BINARY
+    return connection.make_cursor(cursor)
