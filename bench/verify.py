@@ -473,9 +473,12 @@ class RunCpu:
         server0, database0, client0, (busy0, total0) = self.before
         db = sum(cpu - database0.get(pid, 0.0) for pid, cpu in database.items())
         per = 1000 / requests
+        ended = len(database0.keys() - database.keys())  # reconnected: CONN_MAX_AGE
         return (
             f"CPU ms per request: gunicorn {(server - server0) * per:.2f}, "
-            f"PostgreSQL {db * per:.2f}, load client {(client - client0) * per:.2f}; "
+            f"PostgreSQL {db * per:.2f}"
+            + (f" (not counting {ended} backends that ended)" if ended else "")
+            + f", load client {(client - client0) * per:.2f}; "
             f"machine {100 * (busy - busy0) / max(1, total - total0):.0f}% busy"
         )
 
