@@ -65,33 +65,40 @@ def ledger_initialize() -> None:
 
 # The right edge of one tree -- the last one this process appended or proved
 # from -- as (key, {tile level: (first index, hashes of its incomplete tile)},
-# {(level, index): hash of a perfect subtree inside the edge}), key = (db
-# alias, size, root). The root commits to every leaf, so the edges of a key
-# never change: no invalidation, only this check. The tuple and the edges are
-# published by one assignment and never mutated after, so threads can share
-# them; the subtree hashes are only ever added, each a pure function of the
-# edge, so the same value whichever thread writes it.
-_edge_cache: tuple = (None, {}, {})
+# {(level, index): hash of a perfect subtree inside the edge}, {index: its
+# inclusion proof}), key = (db alias, size, root). The root commits to every
+# leaf, so what is kept for a key never changes: no invalidation, only this
+# check, and a grown tree starts afresh. The tuple and the edges are published
+# by one assignment and never mutated after, so threads can share them; the
+# subtree hashes and proofs are only ever added, each a pure function of the
+# tree, so the same value whichever thread writes it.
+_edge_cache: tuple = (None, {}, {}, {})
+PROOFS_KEPT = 16_384  # per tree, about 10 MB
 
 
 def _cached_edges(size: int, root: bytes) -> dict:
-    key, edges, _ = _edge_cache
+    key, edges, _, _ = _edge_cache
     return dict(edges) if key == (connection.alias, size, root) else {}
 
 
 def _cached_edge_nodes(size: int, root: bytes) -> dict | None:
-    key, _, nodes = _edge_cache
+    key, _, nodes, _ = _edge_cache
     return nodes if key == (connection.alias, size, root) else None
+
+
+def _cached_proofs(size: int, root: bytes) -> dict:
+    key, _, _, proofs = _edge_cache
+    return proofs if key == (connection.alias, size, root) else {}
 
 
 def _cache_edges(size: int, root: bytes, reader: "NodeReader") -> None:
     global _edge_cache
     key = (connection.alias, size, root)
-    old_key, old, nodes = _edge_cache
+    old_key, old, nodes, proofs = _edge_cache
     if old_key == key:
-        _edge_cache = (key, {**old, **reader._edges}, nodes)
+        _edge_cache = (key, {**old, **reader._edges}, nodes, proofs)
     else:
-        _edge_cache = (key, dict(reader._edges), reader._edge_nodes)
+        _edge_cache = (key, dict(reader._edges), reader._edge_nodes, {})
 
 
 def append(entries: Sequence[bytes]) -> Appended:
@@ -315,10 +322,14 @@ def inclusion_proof(index: int, size: int) -> InclusionProof:
 
 def inclusion_proof_at(index: int, size: int, root: bytes) -> InclusionProof:
     """inclusion_proof() in the tree that the caller knows as (size, root), such as
-    a signed checkpoint's, without reading the head. A tree the storage does not
-    hold (a larger size) raises LedgerError; a wrong root fails verification."""
+    a signed checkpoint's, without reading the head, and kept for that tree (see
+    _edge_cache). A tree the storage does not hold (a larger size) raises
+    LedgerError; a wrong root fails verification."""
     if not 0 <= index < size:
         raise LedgerError(f"index={index} must be at least 0 and less than size={size}")
+    known = _cached_proofs(size, root).get(index)
+    if known is not None:  # a scan of another pack of the same statement
+        return known
     reader = NodeReader(size, _cached_edges(size, root), _cached_edge_nodes(size, root))
     plan = merkle.inclusion_plan(index, size)
     reader.prefetch([(0, index), *itertools.chain(*plan)])
@@ -326,6 +337,9 @@ def inclusion_proof_at(index: int, size: int, root: bytes) -> InclusionProof:
         index=index, size=size, leaf_hash=reader.node(0, index), proof=reader.proof(plan), root=root
     )
     _cache_edges(size, root, reader)
+    proofs = _cached_proofs(size, root)
+    if len(proofs) < PROOFS_KEPT:
+        proofs[index] = proof
     return proof
 
 

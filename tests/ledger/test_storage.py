@@ -233,3 +233,16 @@ def test_a_proof_in_a_checkpoints_tree_matches_the_one_from_the_head():
         merkle.verify_inclusion(index, 700, leaves[index], proof.proof, merkle.root(leaves))
     with pytest.raises(storage.LedgerError, match="missing hashes"):
         storage.inclusion_proof_at(0, 701, bytes(checkpoint.root))
+
+
+def test_proofs_in_a_checkpoints_tree_are_kept_until_the_tree_grows():
+    storage.append(entries(0, 300))
+    root = bytes(storage.checkpoint_latest().root)
+    first = storage.inclusion_proof_at(5, 300, root)
+    assert storage.inclusion_proof_at(5, 300, root) is first
+
+    storage.append(entries(300, 1))
+    grown = storage.inclusion_proof_at(5, 301, bytes(storage.checkpoint_latest().root))
+    assert grown.size == 301 and grown.proof != first.proof
+    leaves = naive_leaves(301)
+    merkle.verify_inclusion(5, 301, leaves[5], grown.proof, merkle.root(leaves))

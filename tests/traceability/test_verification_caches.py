@@ -104,3 +104,18 @@ def test_a_checkpoint_whose_signature_is_edited_after_one_verified_is_refused(he
     found = verify(held[0], pharmacy)
     assert found.verdict == "PROOF_INVALID" and not found.proof_valid
     assert "does not verify" in found.reasons[0].message
+
+
+def test_a_received_statement_edited_after_a_scan_is_caught_when_another_of_its_packs_is_scanned(
+    held, pharmacy
+):
+    assert verify(held[0], pharmacy).verdict == "AUTHENTIC"
+    received = held[1].last_entry
+    assert received == held[0].last_entry  # one receive statement for the delivery
+    data = bytes(Entry.objects.get(index=received).data)
+    forged = data.replace(b"receiving", b"Receiving")
+    tamper('UPDATE ledger_entry SET data = %s WHERE "index" = %s', [forged, received])
+
+    found = verify(held[1], pharmacy)
+    assert [r.code for r in found.reasons] == ["SIGNATURE_INVALID", "PROOF_INVALID"]
+    assert "does not hash to its leaf" in found.reasons[1].message
