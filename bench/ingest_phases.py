@@ -52,13 +52,13 @@ def timed(owner, name: str, label: str, backend: int | None, spent: dict) -> Non
     original = getattr(owner, name)
 
     def wrapper(*args, **kwargs):
-        cpu, server, wall = time.thread_time(), ingest.backend_cpu(backend), time.perf_counter()
+        cpu, server, wall = time.thread_time(), harness.backend_cpu(backend), time.perf_counter()
         try:
             return original(*args, **kwargs)
         finally:
             took = (
                 time.thread_time() - cpu,
-                ingest.backend_cpu(backend) - server,
+                harness.backend_cpu(backend) - server,
                 time.perf_counter() - wall,
             )
             total = spent.setdefault(label, [0.0, 0.0, 0.0])
@@ -78,7 +78,7 @@ def child(args: argparse.Namespace) -> int:
 
     batches = [signed_batch(i) for i in range(args.repeats + 1)]
     service.statements_ingest(organisation=maker, submitted=batches[0])  # warm-up
-    backend = ingest.backend_pid(connection)
+    backend = harness.backend_pid(connection)
     spent: dict[str, list[float]] = {}
     for module, path, label in PHASES:
         *owners, name = path.split(".")
@@ -90,12 +90,12 @@ def child(args: argparse.Namespace) -> int:
     runs = []
     for submitted in batches[1:]:
         spent.clear()
-        process, server = time.process_time(), ingest.backend_cpu(backend)
+        process, server = time.process_time(), harness.backend_cpu(backend)
         main, wall = time.thread_time(), time.perf_counter()
         service.statements_ingest(organisation=maker, submitted=submitted)
         whole = (
             time.thread_time() - main,
-            ingest.backend_cpu(backend) - server,
+            harness.backend_cpu(backend) - server,
             time.perf_counter() - wall,
             time.process_time() - process,
         )
