@@ -41,7 +41,7 @@ class EpcisEvent(models.Model):
         CUSTODY = "custody"
         OBSERVATION = "observation"
 
-    event_id = models.CharField(max_length=500, unique=True, help_text="EPCIS eventID")
+    event_id = models.CharField(max_length=500, help_text="EPCIS eventID (unique, see Meta)")
     role = models.CharField(max_length=12, choices=Role)
     event_type = models.CharField(max_length=40)
     action = models.CharField(max_length=10, blank=True)
@@ -52,29 +52,44 @@ class EpcisEvent(models.Model):
     biz_location = models.CharField(max_length=500, blank=True)
     parent_id = models.CharField(max_length=500, blank=True)
     entry = models.BigIntegerField(null=True, unique=True, help_text="ledger index (custody)")
+    # Observations only: indexed where set (Meta), not for every custody event.
     captured_by = models.ForeignKey(
         Organisation,
         null=True,
         on_delete=models.PROTECT,
         related_name="observations",
         help_text="who captured an observation",
+        db_index=False,
     )
-    capture = models.ForeignKey(CaptureJob, null=True, on_delete=models.PROTECT)
+    capture = models.ForeignKey(CaptureJob, null=True, on_delete=models.PROTECT, db_index=False)
     body = models.JSONField(null=True, help_text="an observation as captured")
 
     class Meta:
+        # Every custody statement adds a row; the observation columns are empty
+        # on those, so their indexes leave them out.
         indexes = [
             models.Index(fields=["event_time", "id"]),
-            models.Index(fields=["captured_by", "event_time"]),
+            models.Index(
+                fields=["captured_by", "event_time"],
+                condition=models.Q(captured_by__isnull=False),
+                name="epcis_event_observed_by",
+            ),
+            models.Index(
+                fields=["capture"],
+                condition=models.Q(capture__isnull=False),
+                name="epcis_event_capture",
+            ),
         ]
         constraints = [
+            # A constraint rather than unique=True: no second, LIKE index on eventIDs.
+            models.UniqueConstraint(fields=["event_id"], name="epcis_event_id_once"),
             models.CheckConstraint(
                 condition=(
                     models.Q(role="custody", entry__isnull=False, body__isnull=True)
                     | models.Q(role="observation", entry__isnull=True, body__isnull=False)
                 ),
                 name="epcis_event_custody_has_entry_observation_has_body",
-            )
+            ),
         ]
 
     def __str__(self):
