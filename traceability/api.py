@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from accounts.api import ApiErrorSerializer
 from ledger import storage
+from traceability.gc_pause import garbage_collection_paused
 from traceability.ingest import MAX_STATEMENTS, statements_ingest
 from traceability.selectors import organisation_of
 from traceability.statement_log import StatementRejected
@@ -50,6 +51,10 @@ class StatementBatchView(APIView):
         },
     )
     def post(self, request):
+        with garbage_collection_paused():  # from the parsed body on, all of it is the batch
+            return self._ingest(request)
+
+    def _ingest(self, request):
         submitted = request.data.get("statements") if isinstance(request.data, dict) else None
         try:
             records = statements_ingest(

@@ -6,14 +6,13 @@ dispense, destroy, pack, unpack); they meet the same rules as the web path
 named by position and nothing is written.
 """
 
-import contextlib
-import gc
 from collections.abc import Sequence
 
 from django.db import transaction
 
 from traceability import statements
 from traceability.custody_rules import custody_check
+from traceability.gc_pause import garbage_collection_paused
 from traceability.models import Organisation, StatementRecord
 from traceability.statement_log import SignatureCheck, StatementRejected, statements_append
 
@@ -37,24 +36,9 @@ def _parsed(organisation: Organisation, submitted: Sequence) -> list[statements.
     return parsed
 
 
-@contextlib.contextmanager
-def _no_garbage_collection():
-    """A batch makes some hundred thousand objects that all live until it is
-    done; the cyclic collector would walk them again and again (a third of
-    the batch's CPU) to free nothing. Reference counting still frees what
-    dies, and the collector runs as usual once the batch is over."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-
-
 def statements_ingest(*, organisation: Organisation, submitted: Sequence) -> list[StatementRecord]:
     """Check and append a batch of client-signed statements for `organisation`."""
-    with _no_garbage_collection(), transaction.atomic():
+    with garbage_collection_paused(), transaction.atomic():
         return _ingest(organisation, submitted)
 
 
