@@ -13,6 +13,7 @@ from datetime import datetime
 
 from traceability.bulk_sql import insert_rows, insert_rows_with_ids, update_rows
 from traceability.custody_state import (
+    PACK_STATE_KINDS,
     SHIPPING_KINDS,
     Named,
     State,
@@ -103,6 +104,8 @@ class CustodyRun:
                 self._receive(signed, entry, packs, cases, named)
             elif kind in PACK_STATUS:
                 self._decommission(signed, entry, packs, cases, named)
+            elif kind in PACK_STATE_KINDS:
+                self._state_changed(signed, entry, packs)
             elif kind == "pack":
                 self._pack(signed, entry, named.parent, packs, cases)
             else:
@@ -209,6 +212,13 @@ class CustodyRun:
             setattr(holding, counter, getattr(holding, counter) + count)
         self._touch(entry, all_packs, all_cases)
         self._index(signed.kind, entry, all_packs, named, holder.pk)
+
+    def _state_changed(self, signed: SignedStatement, entry: int, packs: list[Pack]) -> None:
+        """Stolen, sample or a dispense undone: the status changes, custody does not."""
+        for pack in packs:
+            pack.status = PACK_STATE_KINDS[signed.kind]
+        self._touch(entry, packs, [])
+        self._index(signed.kind, entry, packs, Named([], [], {}), self._org(signed.signer_org).pk)
 
     def _pack(self, signed: SignedStatement, entry: int, sscc: str, packs, cases) -> None:
         holder = self._org(signed.signer_org)

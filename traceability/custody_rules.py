@@ -10,8 +10,10 @@ are counted across the batch.
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from traceability.custody_state import (
     HOLDING_ROLES,
@@ -25,10 +27,12 @@ from traceability.custody_state import (
     shipment_id,
 )
 from traceability.gs1 import validate_sscc
-from traceability.models import Case, Organisation, Pack, Shipment, ShipmentLine
+from traceability.models import Case, Organisation, Pack, Shipment, ShipmentLine, StatementRecord
 from traceability.recall_state import batch_is_recalled
 from traceability.statement_log import StatementRejected
 from traceability.statements import SignedStatement
+
+UNDO_WINDOW = timedelta(days=10)  # EMVS: a dispense may be undone within 10 days
 
 
 def custody_check(org: Organisation, batch: Sequence[SignedStatement]) -> State:
@@ -77,8 +81,10 @@ class Rules:
             self._decommission(kind, packs, cases, named)
         elif kind == "pack":
             self._pack(named.parent, packs, cases)
-        else:
+        elif kind == "unpack":
             self._unpack(named.parent, packs, cases)
+        else:
+            self._pack_state(kind, signed.body, packs, cases, named)
         self._claim(packs, cases)
 
     # -- what is named ---------------------------------------------------------
@@ -270,3 +276,43 @@ class Rules:
         for case in cases:
             if case.parent_id != parent.pk:
                 raise Refused(f"case {case.sscc} is not in case {sscc}")
+
+    def _pack_state(self, kind: str, body: dict, packs, cases, named: Named) -> None:
+        if cases or named.lots:
+            raise Refused(f"a {kind} names packs by serial, not cases or quantities")
+        if kind != "dispense.undo":  # stolen, sample: the holder's packs, as for a dispense
+            for pack in packs:
+                self.movable(pack, loose=False)
+            return
+        if self.org.role != Organisation.Role.PHARMACY:
+            raise Refused(f"a {self.org.role} may not undo a dispense")
+        for pack in packs:
+            refusal = undo_refusal(pack, self.org)
+            if refusal:
+                raise Refused(refusal)
+            if body.get("undoes") != pack.last_entry:
+                raise Refused(
+                    f"body.undoes must be {pack.last_entry}, the ledger index of the dispense "
+                    f"of {_pack_name(pack)}"
+                )
+
+
+def undo_refusal(pack: Pack, pharmacy: Organisation, *, now=None) -> str | None:
+    """Why `pharmacy` may not undo the pack's dispense now, or None if it may: only the
+    same pharmacy, within UNDO_WINDOW, while the pack is not recalled or expired."""
+    where = _pack_name(pack)
+    if pack.status != Pack.Status.SUPPLIED:
+        return f"{where} is {pack.status}, not dispensed"
+    dispensed = StatementRecord.objects.filter(entry=pack.last_entry).first()
+    if dispensed is None or dispensed.kind != "dispense":
+        return f"{where} was not dispensed by its latest event"
+    if dispensed.organisation_id != pharmacy.pk:
+        return f"only the pharmacy that dispensed {where} may undo it"
+    now = now or timezone.now()
+    if now - dispensed.issued_at > UNDO_WINDOW:
+        return f"{where} was dispensed more than {UNDO_WINDOW.days} days ago"
+    if batch_is_recalled(pack.batch):
+        return f"{where} belongs to recalled lot {pack.batch.lot}"
+    if pack.batch.expires_on < now.date():
+        return f"{where} expired on {pack.batch.expires_on.isoformat()}"
+    return None

@@ -33,6 +33,15 @@ EVENT_SHAPE = {
     "destroy": ("ObjectEvent", "OBSERVE", "destroying", "destroyed"),
     "pack": ("AggregationEvent", "ADD", "packing", "container_closed"),
     "unpack": ("AggregationEvent", "DELETE", "unpacking", "in_progress"),
+    "stolen": ("ObjectEvent", "OBSERVE", "decommissioning", "stolen"),
+    "sample": ("ObjectEvent", "OBSERVE", "sampling", "non_sellable_other"),
+    "dispense.undo": ("ObjectEvent", "OBSERVE", "stocking", "active"),
+}
+# The counter's pack states (EMVS): each sets the status of the packs it names.
+PACK_STATE_KINDS = {
+    "stolen": Pack.Status.STOLEN,
+    "sample": Pack.Status.SAMPLE,
+    "dispense.undo": Pack.Status.ACTIVE,
 }
 CUSTODY_KINDS = frozenset(EVENT_SHAPE)
 SHIPPING_KINDS = frozenset({"ship", "return"})

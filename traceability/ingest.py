@@ -1,7 +1,8 @@
 """Statements that API clients signed with their own keys.
 
 The client sends EPCIS-shaped custody events (ship, return, receive,
-dispense, destroy, pack, unpack); they meet the same rules as the web path
+dispense, destroy, pack, unpack, and the counter's stolen, sample and
+dispense.undo); they meet the same rules as the web path
 (custody_rules). The batch is all or nothing: the first refused statement is
 named by position and nothing is written.
 """

@@ -27,7 +27,6 @@ from traceability.models import (
     Holding,
     Organisation,
     Pack,
-    PackEvent,
     Product,
     SigningKey,
     StatementRecord,
@@ -199,39 +198,6 @@ def _commissioned(signed: SignedStatement, entry: int) -> None:
 
 def organisations_by_gln(glns: Iterable[str]) -> dict[str, Organisation]:
     return {org.gln: org for org in Organisation.objects.filter(gln__in=set(glns))}
-
-
-# --- Pack states (verification, issue 5) ---
-# Rare statements about single packs: reported stolen, supplied as a free
-# sample, a dispense undone. Each sets the pack's status. Custody runs index
-# every pack they touch per pack (PackEvent); these do the same, so a
-# verification reads a pack's chain without scanning its batch's events.
-PACK_STATE_KINDS = {
-    "stolen": Pack.Status.STOLEN,
-    "sample": Pack.Status.SAMPLE,
-    "dispense.undo": Pack.Status.ACTIVE,
-}
-
-
-@applies_to(*PACK_STATE_KINDS)
-def _pack_state_changed(signed: SignedStatement, entry: int) -> None:
-    sgtins = [epcis_shapes.sgtin_parse(uri) for uri in signed.body["epcList"]]
-    packs = packs_by_sgtin(sgtins).values()
-    signer = _org(signed.signer_org)
-    Pack.objects.filter(pk__in=[p.pk for p in packs]).update(
-        status=PACK_STATE_KINDS[signed.kind], last_entry=entry
-    )
-    BatchEvent.objects.bulk_create(
-        [
-            BatchEvent(batch_id=batch_id, entry=entry, kind=signed.kind, organisation=signer)
-            for batch_id in {p.batch_id for p in packs}
-        ],
-        ignore_conflicts=True,
-    )
-    PackEvent.objects.bulk_create(
-        [PackEvent(pack_id=p.pk, entry=entry, kind=signed.kind) for p in packs],
-        ignore_conflicts=True,
-    )
 
 
 # --- Recalls (issue 6): handlers live in recall_projections; importing it registers them.

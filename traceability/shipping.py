@@ -14,17 +14,15 @@ from django.utils import timezone
 
 from traceability import epcis_shapes
 from traceability.commissioning import CustodyRefused
-from traceability.custody_rules import Rules, custody_check
-from traceability.custody_state import HOLDING_ROLES, Refused, State, packs_by_sgtin
+from traceability.custody_rules import custody_check
+from traceability.custody_state import HOLDING_ROLES, packs_by_sgtin
 from traceability.keys import custodial_sign
 from traceability.models import Case, Organisation, Pack, Shipment
 from traceability.statement_log import StatementRejected, statements_append
 
 __all__ = [
     "HOLDING_ROLES",
-    "check_movable",
     "packs_decommission",
-    "packs_locked",
     "shipment_create",
     "shipment_receive",
 ]
@@ -37,28 +35,10 @@ Lots = dict[tuple[str, str], int]  # (GTIN, lot) -> units of a lot-level batch
 def custody_append(org: Organisation, signed: list) -> None:
     """Check signed custody events against the rules, then append them."""
     try:
-        custody_check(org, signed)
+        checked = custody_check(org, signed)
     except StatementRejected as exc:
         raise CustodyRefused(exc.reason) from None
-    statements_append(signed)
-
-
-def packs_locked(sgtins: Sequence[tuple[str, str]]) -> list[Pack]:
-    """The named packs, row-locked in primary-key order; refuses any that do not exist."""
-    wanted = set(sgtins)
-    found = packs_by_sgtin(wanted, lock=True)
-    missing = sorted(wanted - found.keys())
-    if missing:
-        raise CustodyRefused(f"pack {missing[0][0]}/{missing[0][1]} is unknown")
-    return list(found.values())
-
-
-def check_movable(pack: Pack, holder: Organisation) -> None:
-    """The pack is active, in the holder's hands and not on its way anywhere."""
-    try:
-        Rules(holder, State()).movable(pack, loose=False)
-    except Refused as exc:
-        raise CustodyRefused(str(exc)) from None
+    statements_append(signed, checked=checked)
 
 
 def _epcs(sgtins: Sequence[tuple[str, str]], ssccs: Sequence[str]) -> list[str]:

@@ -161,9 +161,8 @@ def test_cases_packed_in_the_web_ui_export_as_aggregation_events(batch, manufact
 
 
 def test_every_statement_kind_about_goods_is_exported():
-    from traceability import projections
     from traceability.custody_state import CUSTODY_KINDS
     from traceability.epcis.export import CUSTODY_KINDS as EXPORTED
 
-    about_goods = CUSTODY_KINDS | {"commission"} | projections.PACK_STATE_KINDS.keys()
+    about_goods = CUSTODY_KINDS | {"commission"}
     assert about_goods == EXPORTED

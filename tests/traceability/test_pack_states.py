@@ -109,7 +109,7 @@ def test_stolen_and_sample_are_signed_statements_only_the_holder_may_make(
 def test_a_regulator_may_not_report_a_pack_stolen(at_pharmacy, regulator):
     pack = at_pharmacy[0]
     refused(
-        "is not held by Medicines Agency",
+        "a regulator does not hold stock",
         lambda: pack_states.pack_report_stolen(holder=regulator, **named(pack)),
     )
 

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from traceability import keys
+from traceability import keys, pack_states
 from traceability.models import Pack, Shipment
 from traceability.rebuild import ReplayFailed, differences, rebuild, snapshot
 from traceability.shipping import packs_decommission, shipment_create, shipment_receive
@@ -12,13 +12,17 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def history(batch, manufacturer, distributor, pharmacy, regulator):
-    """A little of everything: ship, receive, pass on, dispense, destroy, revoke."""
+    """A little of everything: ship, receive, pass on, dispense and undo it, report
+    stolen, supply a sample, destroy, revoke."""
     packs = [(p.gtin, p.serial) for p in batch.packs.order_by("pk")]
     first = shipment_create(sender=manufacturer, receiver=distributor, sgtins=packs[:6])
     shipment_receive(receiver=distributor, shipment=first)
     second = shipment_create(sender=distributor, receiver=pharmacy, sgtins=packs[:3])
     shipment_receive(receiver=pharmacy, shipment=second)
     packs_decommission(holder=pharmacy, sgtins=packs[:1], status=Pack.Status.SUPPLIED)
+    pack_states.pack_undo_dispense(pharmacy=pharmacy, gtin=packs[0][0], serial=packs[0][1])
+    pack_states.pack_report_stolen(holder=pharmacy, gtin=packs[1][0], serial=packs[1][1])
+    pack_states.pack_supply_sample(holder=distributor, gtin=packs[5][0], serial=packs[5][1])
     packs_decommission(holder=manufacturer, sgtins=packs[9:], status=Pack.Status.DESTROYED)
     shipment_create(sender=distributor, receiver=pharmacy, sgtins=packs[3:5])  # in transit
     spare = keys.key_register(organisation=pharmacy, registered_by=regulator)

@@ -18,8 +18,7 @@ from traceability.epcis_shapes import DIGITAL_LINK, gln_parse
 
 # Statements that are EPCIS events about goods (the rest register keys and products):
 # the custody events, commissioning, and the counter's pack states (projections).
-PACK_STATE_KINDS = frozenset({"stolen", "sample", "dispense.undo"})
-CUSTODY_KINDS = custody_state.CUSTODY_KINDS | {"commission"} | PACK_STATE_KINDS
+CUSTODY_KINDS = custody_state.CUSTODY_KINDS | {"commission"}
 EXTENSION_PREFIX = "dt"
 EXTENSION_NAMESPACE = "urn:drug-traceability:epcis:"
 CONTEXT = [
