@@ -87,3 +87,18 @@ class Measured:
         self.backend_share = server / (own + server)
         self.own_us, self.server_us = own / self.events * 1e6, server / self.events * 1e6
         self.runs.append(self)
+
+
+def fresh_database(backend: str, pg_server: str, pg_database: str, sqlite_name: str) -> str | None:
+    """The URL of an empty database for one benchmark run, or None (having said why)
+    when PostgreSQL was asked for and cannot be reached."""
+    if backend == "postgres":
+        try:
+            pg_recreate(pg_server, pg_database)
+        except Exception as exc:
+            print(f"postgres: skipped: PostgreSQL unreachable at {pg_server} ({exc})")
+            return None
+        return f"{pg_server}/{pg_database}"
+    path = ROOT / "var" / sqlite_name
+    path.unlink(missing_ok=True)
+    return f"sqlite:///{path}"

@@ -44,16 +44,9 @@ def parse_args() -> argparse.Namespace:
 
 def parent(args: argparse.Namespace) -> int:
     harness.print_machine_load()
-    if args.backend == "postgres":
-        try:
-            harness.pg_recreate(args.pg_server, PG_DATABASE)
-        except Exception as exc:
-            print(f"postgres: skipped: PostgreSQL unreachable at {args.pg_server} ({exc})")
-            return 0
-        url = f"{args.pg_server}/{PG_DATABASE}"
-    else:
-        url = f"sqlite:///{harness.ROOT / 'var' / 'bench-ingest.sqlite3'}"
-        (harness.ROOT / "var" / "bench-ingest.sqlite3").unlink(missing_ok=True)
+    url = harness.fresh_database(args.backend, args.pg_server, PG_DATABASE, "bench-ingest.sqlite3")
+    if url is None:
+        return 0
     return harness.run_child(__file__, args.backend, url, sys.argv[1:])
 
 

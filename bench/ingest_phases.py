@@ -126,12 +126,9 @@ def main() -> int:
     if args.child:
         return child(args)
     harness.print_machine_load()
-    try:
-        harness.pg_recreate(args.pg_server, PG_DATABASE)
-    except Exception as exc:
-        print(f"postgres: skipped: PostgreSQL unreachable at {args.pg_server} ({exc})")
+    url = harness.fresh_database("postgres", args.pg_server, PG_DATABASE, "unused.sqlite3")
+    if url is None:
         return 0
-    url = f"{args.pg_server}/{PG_DATABASE}"
     return harness.run_child(__file__, "postgres", url, sys.argv[1:])
 
 
