@@ -216,21 +216,31 @@ def _link(index: int, data: bytes | None, signed, names_pack: bool, keys: dict) 
     return ChainLink(index, signed.kind, org, signed.issued_at, True, detail)
 
 
+def _names(value):
+    # A list is searched as it is: a set of a ~500-pack epcList costs more than the
+    # scan. Anything else keeps set()'s meaning (a string names its characters).
+    return value if isinstance(value, list) else set(value)
+
+
 def _carries(body: dict, carriers: list[str]) -> bool:
     """Does the event name the pack or a case that held it then? `carriers` is the
     pack's URI and the cases around it, innermost first; packing and unpacking
     events change it in ledger order, as they changed where the pack was."""
-    named = set(body.get("epcList", [])) | set(body.get("childEPCs", []))
+    epcs, children = _names(body.get("epcList", [])), _names(body.get("childEPCs", []))
     parent = body.get("parentID")
-    if not (named | {parent}) & set(carriers):
+
+    def named(carrier) -> bool:
+        return carrier in epcs or carrier in children
+
+    if not any(named(carrier) or carrier == parent for carrier in carriers):
         return False
     if body.get("type") == "AggregationEvent":
-        if body.get("action") == "ADD" and carriers[-1] in named:
+        if body.get("action") == "ADD" and named(carriers[-1]):
             carriers.append(parent)  # packed into a case, or its case onto a pallet
         elif body.get("action") == "DELETE":
-            inner = [i for i, carrier in enumerate(carriers) if carrier in named]
+            inner = [i for i, carrier in enumerate(carriers) if named(carrier)]
             del carriers[(inner[0] + 1 if inner else len(carriers)) :]
-    elif body.get("bizStep") in ("dispensing", "destroying") and carriers[0] in named:
+    elif body.get("bizStep") in ("dispensing", "destroying") and named(carriers[0]):
         del carriers[1:]  # taken out of its case to be dispensed or destroyed
     return True
 
