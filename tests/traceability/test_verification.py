@@ -247,3 +247,11 @@ def test_a_pack_that_travelled_on_a_pallet_of_cases_is_authentic_with_every_even
     kinds = [link.kind for link in found.chain]
     assert kinds == ["commission", "pack", "pack", "ship", "receive", "unpack", "unpack"]
     assert all(link.signature_valid for link in found.chain)
+
+
+def test_an_epc_list_written_as_one_string_does_not_name_the_pack_it_spells_out():
+    from traceability.verification import _carries
+
+    uri = "urn:epc:id:sgtin:0614141.012345.SN1"
+    assert not _carries({"type": "ObjectEvent", "epcList": f"[{uri}]"}, [uri])
+    assert _carries({"type": "ObjectEvent", "epcList": ["other", uri]}, [uri])
