@@ -15,7 +15,7 @@ from tests.epcis.conftest import (
     pack_uri,
     to,
 )
-from tests.web.helpers import logged_in
+from tests.web.helpers import deliver, in_stock, logged_in
 from traceability import statements
 from traceability.models import (
     CaptureJob,
@@ -366,6 +366,40 @@ def test_a_pharmacy_dispenses_by_epcis_and_the_pack_cannot_be_dispensed_again(
         event_id="urn:uuid:d2",
         message="is supplied and can no longer move",
     )
+
+
+def test_a_pharmacy_reports_a_stolen_pack_and_supplies_a_sample_by_epcis(
+    as_pharmacy, batch, manufacturer, pharmacy
+):
+    stolen, sample = deliver_two(batch, manufacturer, pharmacy)
+    doc = document(
+        object_event("urn:uuid:st1", "decommissioning", [pack_uri(stolen)], disposition="stolen"),
+        object_event(
+            "urn:uuid:sa1", "sampling", [pack_uri(sample)], disposition="non_sellable_other"
+        ),
+    )
+    assert capture(as_pharmacy, doc).status_code == 202
+    assert [Pack.objects.get(pk=p.pk).status for p in (stolen, sample)] == ["stolen", "sample"]
+
+
+def test_a_pack_decommissioned_for_a_reason_the_platform_has_no_state_for_is_refused(
+    as_pharmacy, batch, manufacturer, pharmacy
+):
+    pack, _ = deliver_two(batch, manufacturer, pharmacy)
+    for event_id, fields in [("urn:uuid:x1", {"disposition": "inactive"}), ("urn:uuid:x2", {})]:
+        refused(
+            as_pharmacy,
+            document(object_event(event_id, "decommissioning", [pack_uri(pack)], **fields)),
+            index=0,
+            event_id=event_id,
+            message="decommissioning takes disposition stolen",
+        )
+    assert Pack.objects.get(pk=pack.pk).status == Pack.Status.ACTIVE
+
+
+def deliver_two(batch, manufacturer, pharmacy):
+    deliver(batch, manufacturer, pharmacy, 2)
+    return in_stock(batch, pharmacy)
 
 
 def test_capture_speaks_the_rest_binding(as_distributor, distributor):

@@ -162,7 +162,9 @@ def _kind(raw: dict) -> str | None:
     kind, actions, dispositions = custody.OBJECT_STEPS[biz_step]
     if raw["action"] not in actions:
         raise ValueError(f"{biz_step} takes action {' or '.join(sorted(actions))}")
-    if disposition and disposition not in dispositions:
+    if disposition not in dispositions and (
+        disposition or biz_step in custody.DISPOSITION_REQUIRED
+    ):
         raise ValueError(f"{biz_step} takes disposition {' or '.join(sorted(dispositions))}")
     return "return" if disposition == "returned" else kind
 

@@ -30,7 +30,12 @@ OBJECT_STEPS = {
     "receiving": ("receive", {"OBSERVE"}, {"in_progress", "active"}),
     "dispensing": ("dispense", {"OBSERVE", "DELETE"}, {"dispensed"}),
     "destroying": ("destroy", {"OBSERVE", "DELETE"}, {"destroyed"}),
+    "decommissioning": ("stolen", {"OBSERVE", "DELETE"}, {"stolen"}),
+    "sampling": ("sample", {"OBSERVE"}, {"non_sellable_other"}),
 }
+# A pack decommissioned for another reason (EMVS "locked", "exported"...) has no
+# state here: refusing it beats leaving the pack active as if nothing happened.
+DISPOSITION_REQUIRED = {"decommissioning"}
 # AggregationEvent action -> (kind, bizSteps accepted)
 AGGREGATION_ACTIONS = {"ADD": ("pack", {"packing"}), "DELETE": ("unpack", {"unpacking"})}
 SHAPE = {
