@@ -24,14 +24,19 @@ client_example = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(client_example)
 
 
-@pytest.fixture
-def seed(manufacturer, regulator):
-    """The manufacturer's own key, registered by the regulator; the platform never sees it."""
+def own_key(org, regulator) -> bytes:
+    """The seed of a key `org` keeps itself, registered by the regulator; the platform
+    never sees it."""
     private = nacl.signing.SigningKey.generate()
     keys.key_register(
-        organisation=manufacturer, registered_by=regulator, public_key=bytes(private.verify_key)
+        organisation=org, registered_by=regulator, public_key=bytes(private.verify_key)
     )
     return bytes(private)
+
+
+@pytest.fixture
+def seed(manufacturer, regulator):
+    return own_key(manufacturer, regulator)
 
 
 @pytest.fixture

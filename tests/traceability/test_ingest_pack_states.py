@@ -1,14 +1,13 @@
 """A pharmacy's own system signs the counter's pack states through the API:
 stolen, free sample and undoing a dispense meet the same rules as the screen."""
 
-import nacl.signing
 import pytest
 from django.utils import timezone
 
 from ledger import storage
-from tests.traceability.test_ingest_api import client_example, post
+from tests.traceability.test_ingest_api import client_example, own_key, post
 from tests.web.helpers import bearer, deliver, in_stock
-from traceability import epcis_shapes, keys
+from traceability import epcis_shapes
 from traceability.custody_state import EVENT_SHAPE
 from traceability.models import Pack
 from traceability.pack_states import pack_dispense
@@ -18,11 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def seed(pharmacy, regulator):
-    private = nacl.signing.SigningKey.generate()
-    keys.key_register(
-        organisation=pharmacy, registered_by=regulator, public_key=bytes(private.verify_key)
-    )
-    return bytes(private)
+    return own_key(pharmacy, regulator)
 
 
 @pytest.fixture
