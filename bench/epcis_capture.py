@@ -95,30 +95,21 @@ def report(label: str, runs: list) -> None:
 
 
 def child(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(harness.ROOT))
-    import django
-
-    django.setup()
+    harness.django_migrated()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
     from accounts.services import token_create
     from tests import factories
-    from traceability import keys
     from traceability.commissioning import batch_commission, product_register
     from traceability.epcis import schema
     from traceability.epcis.capture import epcis_capture
     from traceability.models import Member, Organisation
 
-    call_command("migrate", verbosity=0, interactive=False)
-    regulator = factories.organisation(Organisation.Role.REGULATOR)
-    keys.root_bootstrap(regulator=regulator)
-    maker = factories.organisation(Organisation.Role.MANUFACTURER)
-    keys.key_register(organisation=maker, registered_by=regulator)
-    receiver = factories.organisation(Organisation.Role.DISTRIBUTOR)
-    keys.key_register(organisation=receiver, registered_by=regulator)
+    regulator = factories.regulator()
+    maker = factories.registered(Organisation.Role.MANUFACTURER, regulator)
+    receiver = factories.registered(Organisation.Role.DISTRIBUTOR, regulator)
     product = product_register(manufacturer=maker, gtin="04000001000012", name="Bench pills")
     documents = 3 * args.repeats + 2  # a warm-up, then schema alone, service and HTTP
     batch = batch_commission(

@@ -102,3 +102,15 @@ def fresh_database(backend: str, pg_server: str, pg_database: str, sqlite_name: 
     path = ROOT / "var" / sqlite_name
     path.unlink(missing_ok=True)
     return f"sqlite:///{path}"
+
+
+def django_migrated() -> None:
+    """In the child: set Django up (the parent put its settings in the environment)
+    and migrate the fresh database."""
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)

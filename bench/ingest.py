@@ -53,14 +53,10 @@ def parent(args: argparse.Namespace) -> int:
 def seed(batch_size: int, count: int):
     """A manufacturer with its own key and `count` batches of packs to ship; the
     manufacturer and signed_batch(i), the i-th batch of client-signed ships."""
-    sys.path.insert(0, str(harness.ROOT))
     sys.path.insert(0, str(harness.ROOT / "examples"))
-    import django
-
-    django.setup()
+    harness.django_migrated()
     import client as example_client
     import nacl.signing
-    from django.core.management import call_command
     from django.db import connection
 
     from tests import factories
@@ -68,13 +64,9 @@ def seed(batch_size: int, count: int):
     from traceability.commissioning import batch_commission, product_register
     from traceability.models import Organisation
 
-    call_command("migrate", verbosity=0, interactive=False)
-    regulator = factories.organisation(Organisation.Role.REGULATOR)
-    keys.root_bootstrap(regulator=regulator)
-    maker = factories.organisation(Organisation.Role.MANUFACTURER)
-    keys.key_register(organisation=maker, registered_by=regulator)
-    receiver = factories.organisation(Organisation.Role.DISTRIBUTOR)
-    keys.key_register(organisation=receiver, registered_by=regulator)
+    regulator = factories.regulator()
+    maker = factories.registered(Organisation.Role.MANUFACTURER, regulator)
+    receiver = factories.registered(Organisation.Role.DISTRIBUTOR, regulator)
     own = nacl.signing.SigningKey.generate()
     keys.key_register(organisation=maker, registered_by=regulator, public_key=bytes(own.verify_key))
     product = product_register(manufacturer=maker, gtin="04000001000012", name="Bench pills")

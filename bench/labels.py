@@ -61,11 +61,7 @@ def decoded_on_first_page(pdf: bytes) -> set[str]:
 
 
 def child(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(harness.ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    harness.django_migrated()
     from django.db import connection
     from django.test import Client
 
@@ -73,15 +69,10 @@ def child(args: argparse.Namespace) -> int:
     from manufacturers.labels import LAYOUTS
     from tests import factories
     from tests.web.helpers import member_of
-    from traceability import keys
     from traceability.commissioning import batch_commission, product_register
     from traceability.models import Organisation
 
-    call_command("migrate", verbosity=0, interactive=False)
-    regulator = factories.organisation(Organisation.Role.REGULATOR)
-    keys.root_bootstrap(regulator=regulator)
-    maker = factories.organisation(Organisation.Role.MANUFACTURER)
-    keys.key_register(organisation=maker, registered_by=regulator)
+    maker = factories.registered(Organisation.Role.MANUFACTURER, factories.regulator())
     product = product_register(manufacturer=maker, gtin="04000001000012", name="Bench pills 20")
     batch_commission(
         manufacturer=maker,

@@ -113,19 +113,15 @@ class Seeder:
 
 def seed(args):
     from tests import factories
-    from traceability import keys
     from traceability.commissioning import batch_commission, product_register
     from traceability.models import Organisation
     from traceability.recalls import recall_issue, recall_quarantine
 
     role = Organisation.Role
-    regulator = factories.organisation(role.REGULATOR, name="Bench Agency")
-    keys.root_bootstrap(regulator=regulator)
+    regulator = factories.regulator(name="Bench Agency")
 
     def org(kind, name):
-        made = factories.organisation(kind, name=name)
-        keys.key_register(organisation=made, registered_by=regulator)
-        return made
+        return factories.registered(kind, regulator, name=name)
 
     maker = org(role.MANUFACTURER, "Bench Pharma")
     distributors = [org(role.DISTRIBUTOR, f"Distributor {i:02d}") for i in range(args.distributors)]
@@ -166,10 +162,7 @@ def seed(args):
 
 
 def child(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(harness.ROOT))
-    import django
-
-    django.setup()
+    harness.django_migrated()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
@@ -178,7 +171,6 @@ def child(args: argparse.Namespace) -> int:
     from accounts.services import token_create
     from traceability.models import Member, PackEvent
 
-    call_command("migrate", verbosity=0, interactive=False)
     start = time.perf_counter()
     regulator, batch = seed(args)
     print(

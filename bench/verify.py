@@ -162,7 +162,7 @@ def seed(args: argparse.Namespace) -> None:
 
     from ledger import storage
     from tests import factories
-    from traceability import epcis_shapes, keys
+    from traceability import epcis_shapes
     from traceability.commissioning import product_register
     from traceability.models import (
         Batch,
@@ -177,14 +177,13 @@ def seed(args: argparse.Namespace) -> None:
 
     call_command("migrate", verbosity=0, interactive=False)
     started = time.perf_counter()
-    regulator = factories.organisation(Organisation.Role.REGULATOR, name="Bench Agency")
-    keys.root_bootstrap(regulator=regulator)
-    maker_org = factories.organisation(Organisation.Role.MANUFACTURER, name="Bench Pharma")
-    keys.key_register(organisation=maker_org, registered_by=regulator)
+    regulator = factories.regulator(name="Bench Agency")
+    maker_org = factories.registered(Organisation.Role.MANUFACTURER, regulator, name="Bench Pharma")
     pharmacies = []
     for i in range(args.pharmacies):
-        org = factories.organisation(Organisation.Role.PHARMACY, name=f"Bench Pharmacy {i}")
-        keys.key_register(organisation=org, registered_by=regulator)
+        org = factories.registered(
+            Organisation.Role.PHARMACY, regulator, name=f"Bench Pharmacy {i}"
+        )
         pharmacies.append(Signer(org))
     maker = Signer(maker_org)
     product = product_register(manufacturer=maker_org, gtin=GTIN, name="Bench tablets 10 mg")

@@ -4,6 +4,7 @@ import itertools
 
 from biip.checksums import gs1_standard_check_digit
 
+from traceability import keys
 from traceability.models import Organisation
 
 _serial = itertools.count(1)
@@ -26,4 +27,18 @@ def organisation(role=Organisation.Role.MANUFACTURER, **fields) -> Organisation:
     org = Organisation(**fields)
     org.full_clean()
     org.save()
+    return org
+
+
+def regulator(**fields) -> Organisation:
+    """A regulator holding the log's root key."""
+    org = organisation(Organisation.Role.REGULATOR, **fields)
+    keys.root_bootstrap(regulator=org)
+    return org
+
+
+def registered(role, regulator, **fields) -> Organisation:
+    """An organisation whose custodial signing key the regulator registered."""
+    org = organisation(role, **fields)
+    keys.key_register(organisation=org, registered_by=regulator)
     return org

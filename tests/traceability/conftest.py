@@ -3,22 +3,15 @@ from datetime import date
 import pytest
 
 from tests import factories
-from traceability import keys
 from traceability.commissioning import batch_commission, product_register
 from traceability.models import Organisation
 
-
-def registered(role, regulator, **fields):
-    org = factories.organisation(role, **fields)
-    keys.key_register(organisation=org, registered_by=regulator)
-    return org
+registered = factories.registered
 
 
 @pytest.fixture
 def regulator(db):
-    org = factories.organisation(Organisation.Role.REGULATOR, name="Medicines Agency")
-    keys.root_bootstrap(regulator=org)
-    return org
+    return factories.regulator(name="Medicines Agency")
 
 
 @pytest.fixture
