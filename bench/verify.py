@@ -164,6 +164,7 @@ def seed(args: argparse.Namespace) -> None:
     from tests import factories
     from traceability import epcis_shapes
     from traceability.commissioning import product_register
+    from traceability.epcis import index as epcis_index
     from traceability.models import (
         Batch,
         BatchEvent,
@@ -275,6 +276,7 @@ def seed(args: argparse.Namespace) -> None:
                 )
                 for i, s in enumerate(signed)
             )
+            epcis_index.custody_events_index([(s, first + i) for i, s in enumerate(signed)])
         done = (lot_number + 1) * args.packs_per_lot
         if (lot_number + 1) % 10 == 0 or lot_number + 1 == args.lots:
             print(
