@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.web import test_browser as web
-from tests.web.helpers import PASSWORD, deliver, member_of
+from tests.web.helpers import deliver, member_of
 from traceability.epcis import schema
 
 CHROMIUM = web.CHROMIUM
@@ -25,17 +25,11 @@ def test_distributor_downloads_the_batch_history_as_epcis(
     browser,
     screenshots,
 ):
-    from playwright.sync_api import expect
 
     deliver(batch, manufacturer, distributor, 3)
     member_of(distributor, "northern")
-    page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(10_000)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("northern")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{live_server.url}/dashboard/")
+    page = web.watched_page(browser, accept_downloads=True)
+    web.browser_log_in(page, live_server, "northern")
 
     page.goto(f"{live_server.url}/batches/{batch.product.gtin}/{batch.lot}/")
     link = page.get_by_role("link", name="Download this history as EPCIS 2.0 (JSON-LD)")

@@ -47,6 +47,28 @@ def browser(monkeypatch):
         connections.close_all()
 
 
+def watched_page(browser, **options):
+    """A new page that gathers console errors and uncaught exceptions in page.problems:
+    a CSP violation, a missing resource or a script error shows up there."""
+    page = browser.new_page(**{"viewport": {"width": 1280, "height": 900}, **options})
+    page.set_default_timeout(10_000)
+    page.problems = []
+    page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    return page
+
+
+def browser_log_in(page, live_server, username):
+    """Log in with the test password; the dashboard must open."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server.url}/dashboard/")
+
+
 @pytest.fixture
 def screenshots(tmp_path):
     folder = Path(os.environ.get("WEB_SCREENSHOTS") or tmp_path)
@@ -61,21 +83,10 @@ def test_a_manufacturer_ships_and_the_distributor_receives_in_the_browser(
 
     member_of(manufacturer, "acme")
     member_of(distributor, "northern")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(10_000)
-    problems = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-
-    def log_in(username):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page).to_have_url(f"{live_server.url}/dashboard/")
+    page = watched_page(browser)
 
     # The manufacturer ships 4 packs of its lot from the stock list.
-    log_in("acme")
+    browser_log_in(page, live_server, "acme")
     stock = page.locator("#stock")
     expect(stock.get_by_role("row", name=re.compile("A1B2"))).to_contain_text("10")
     stock.get_by_role("row", name=re.compile("A1B2")).get_by_role("link", name="Ship").click()
@@ -90,7 +101,7 @@ def test_a_manufacturer_ships_and_the_distributor_receives_in_the_browser(
     page.get_by_role("button", name="Log out").click()
 
     # The distributor sees it coming and signs the receipt.
-    log_in("northern")
+    browser_log_in(page, live_server, "northern")
     inbound = page.locator("#inbound")
     expect(inbound).to_contain_text("Acme Pharma")
     expect(inbound).to_contain_text("Amoxicillin 500 mg, lot A1B2 (4)")
@@ -110,4 +121,4 @@ def test_a_manufacturer_ships_and_the_distributor_receives_in_the_browser(
     expect(history).not_to_contain_text("invalid")
     page.screenshot(path=screenshots / "batch.png", full_page=True)
 
-    assert problems == []  # no CSP violations, no missing resources, no script errors
+    assert page.problems == []  # no CSP violations, no missing resources, no script errors

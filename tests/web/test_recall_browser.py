@@ -4,8 +4,14 @@ and the regulator sees the numbers move."""
 
 import re
 
-from tests.web.helpers import PASSWORD, deliver, member_of
-from tests.web.test_browser import browser, pytestmark, screenshots  # noqa: F401
+from tests.web.helpers import deliver, member_of
+from tests.web.test_browser import (  # noqa: F401
+    browser,
+    browser_log_in,
+    pytestmark,
+    screenshots,
+    watched_page,
+)
 
 
 def test_regulator_recalls_and_the_pharmacy_acknowledges_and_quarantines(
@@ -24,20 +30,9 @@ def test_regulator_recalls_and_the_pharmacy_acknowledges_and_quarantines(
     deliver(batch, distributor, pharmacy, 4)
     member_of(regulator, "agency")
     member_of(pharmacy, "corner")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(10_000)
-    problems = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    page = watched_page(browser)
 
-    def log_in(username):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page).to_have_url(f"{live_server.url}/dashboard/")
-
-    log_in("agency")
+    browser_log_in(page, live_server, "agency")
     page.get_by_role("link", name="Recalls").click()
     page.get_by_role("link", name="Issue a recall").click()
     page.get_by_label("Batches").select_option(str(batch.pk))
@@ -52,7 +47,7 @@ def test_regulator_recalls_and_the_pharmacy_acknowledges_and_quarantines(
     recall_url = page.url
     page.get_by_role("button", name="Log out").click()
 
-    log_in("corner")
+    browser_log_in(page, live_server, "corner")
     page.get_by_role("link", name="Recalls").click()
     expect(page.locator("#recalls")).to_contain_text("awaiting you")
     page.get_by_role("link", name=re.compile("Glass particles")).click()
@@ -66,9 +61,9 @@ def test_regulator_recalls_and_the_pharmacy_acknowledges_and_quarantines(
     page.screenshot(path=screenshots / "recall-pharmacy.png", full_page=True)
     page.get_by_role("button", name="Log out").click()
 
-    log_in("agency")
+    browser_log_in(page, live_server, "agency")
     page.goto(recall_url)
     expect(page.locator("#progress")).to_contain_text("4 of 10 units accounted for")
     expect(page.locator("#unanswered")).not_to_contain_text(pharmacy.name)
     page.screenshot(path=screenshots / "recall-progress.png", full_page=True)
-    assert problems == []
+    assert page.problems == []

@@ -12,8 +12,8 @@ from django.db import connections
 from PIL import Image
 
 from tests.barcodes import photo_of, symbol_image
-from tests.web.helpers import PASSWORD, deliver, in_stock, member_of, ship
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.helpers import deliver, in_stock, member_of, ship
+from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, browser_log_in, watched_page
 from traceability.models import Pack, Shipment
 
 pytestmark = pytest.mark.skipif(
@@ -62,19 +62,11 @@ def screenshots(tmp_path):
 
 
 def logged_in_page(browser, live_server, org, username):
-    from playwright.sync_api import expect
 
     member_of(org, username)
-    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page = watched_page(browser, viewport={"width": 1100, "height": 900})
     page.set_default_timeout(15_000)
-    page.problems = []
-    page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.problems.append(str(e)))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{live_server.url}/dashboard/")
+    browser_log_in(page, live_server, username)
     return page
 
 

@@ -4,7 +4,7 @@ scans it again and sees ALREADY_DISPENSED; the manufacturer sees the alert."""
 import pytest
 
 from tests.web import test_browser
-from tests.web.helpers import PASSWORD, deliver, member_of
+from tests.web.helpers import deliver, member_of
 
 CHROMIUM = test_browser.CHROMIUM
 browser = test_browser.browser  # the fixtures that launch Debian's chromium
@@ -30,19 +30,9 @@ def test_pharmacist_verifies_dispenses_and_a_second_scan_alerts_the_manufacturer
     typed = f"(01){pack.gtin}(17)280101(10)A1B2(21){pack.serial}"
     member_of(pharmacy, "linden")
     member_of(manufacturer, "acme")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(10_000)
-    problems = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    page = test_browser.watched_page(browser)
 
-    def log_in(username):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-
-    log_in("linden")
+    test_browser.browser_log_in(page, live_server, "linden")
     page.get_by_role("link", name="Verify").click()
     page.get_by_label("Scan or type the pack's code").fill(typed)
     page.get_by_role("button", name="Verify").click()
@@ -60,7 +50,7 @@ def test_pharmacist_verifies_dispenses_and_a_second_scan_alerts_the_manufacturer
     page.screenshot(path=screenshots / "verify-already-dispensed.png", full_page=True)
     page.get_by_role("button", name="Log out").click()
 
-    log_in("acme")
+    test_browser.browser_log_in(page, live_server, "acme")
     page.get_by_role("link", name="Alerts").click()
     row = page.locator("#alerts tbody tr")
     expect(row).to_have_count(1)
@@ -68,4 +58,4 @@ def test_pharmacist_verifies_dispenses_and_a_second_scan_alerts_the_manufacturer
     expect(row).to_contain_text("Corner Pharmacy")
     page.screenshot(path=screenshots / "alerts-inbox.png", full_page=True)
 
-    assert problems == []  # no CSP violations, no missing resources, no script errors
+    assert page.problems == []  # no CSP violations, no missing resources, no script errors
