@@ -85,24 +85,23 @@ class Seeder:
     def _uris(self, packs):
         return [self.shapes.sgtin_uri(g, s) for g, s in packs]
 
-    def ship(self, sender, receiver, packs) -> str:
-        shipment = str(uuid.uuid4())
-        parties = {
+    def _parties(self, sender, receiver, shipment: str) -> dict:
+        return {
             "sourceList": self.shapes.parties("source", sender.gln),
             "destinationList": self.shapes.parties("destination", receiver.gln),
             "shipment": shipment,
         }
+
+    def ship(self, sender, receiver, packs) -> str:
+        shipment = str(uuid.uuid4())
+        parties = self._parties(sender, receiver, shipment)
         for start in range(0, len(packs), 500):
             uris = self._uris(packs[start : start + 500])
             self._event(sender, "ship", uris, "shipping", "in_transit", **parties)
         return shipment
 
     def receive(self, sender, receiver, packs, shipment):
-        parties = {
-            "sourceList": self.shapes.parties("source", sender.gln),
-            "destinationList": self.shapes.parties("destination", receiver.gln),
-            "shipment": shipment,
-        }
+        parties = self._parties(sender, receiver, shipment)
         for start in range(0, len(packs), 500):
             uris = self._uris(packs[start : start + 500])
             self._event(receiver, "receive", uris, "receiving", "in_progress", **parties)
