@@ -10,7 +10,6 @@ from django.views.decorators.http import require_POST
 
 from traceability import aggregation, commissioning, shipping
 from traceability.models import Organisation, Pack
-from traceability.printed_labels import label_mismatches
 from traceability.web import forms, reads
 from traceability.web.access import (
     DESTROYERS,
@@ -235,19 +234,9 @@ DECOMMISSION_SCREENS = {
 }
 
 
-MISMATCH_ADVICE = (
-    "A code that disagrees with the ledger may be falsified: nothing was recorded. Set the "
-    "pack aside and check it on the Verify screen, which alerts the regulator."
-)
-
-
 def _decommission(request, org: Organisation, status: str):
     screen = DECOMMISSION_SCREENS[status]
     form = forms.SerialLinesForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        mismatches = label_mismatches(form.cleaned_data["printed"])
-        if mismatches:
-            form.add_error("lines", [*mismatches, MISMATCH_ADVICE])
     if request.method == "POST" and form.is_valid():
         try:
             decommissioned = shipping.packs_decommission(

@@ -1,12 +1,13 @@
-"""Input forms for the custody screens. They check the shape of what was typed;
-the custody rules are the services' (their refusals are shown on the form)."""
+"""Input forms for the custody screens. They check the shape of what was typed,
+and that a scanned pack's printed lot and expiry are its batch's; the custody
+rules are the services' (their refusals are shown on the form)."""
 
 import re
 
 from django import forms
 
 from traceability.models import Batch, Organisation, Product
-from traceability.printed_labels import PrintedLabel
+from traceability.printed_labels import PrintedLabel, label_mismatches
 from traceability.scanning import MAX_SCAN_LENGTH, Scan, ScanError, check_separator, parse_scan
 from traceability.web import reads
 
@@ -275,6 +276,12 @@ def scanned_item(
     return scan.gtin, scan.serial
 
 
+MISMATCH_ADVICE = (
+    "A code that disagrees with the ledger may be falsified: nothing was recorded. Set the "
+    "pack aside and check it on the Verify screen, which alerts the regulator."
+)
+
+
 class SerialLinesForm(forms.Form):
     """Packs and cases, one per line: a scan of the pack's code or the case's label in
     any form a scanner or phone gives, or a pack's GTIN, a space and its serial typed."""
@@ -304,7 +311,9 @@ class SerialLinesForm(forms.Form):
             self.add_error("lines", "Name at least one pack.")
         elif len(sgtins) + len(ssccs) > MAX_LINES:
             self.add_error("lines", f"At most {MAX_LINES:,} packs or cases at a time.")
-        cleaned["sgtins"], cleaned["ssccs"], cleaned["printed"] = sgtins, ssccs, printed
+        elif mismatches := label_mismatches(printed):
+            self.add_error("lines", [*mismatches, MISMATCH_ADVICE])
+        cleaned["sgtins"], cleaned["ssccs"] = sgtins, ssccs
         return cleaned
 
     def clean_separator(self):
