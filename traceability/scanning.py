@@ -7,7 +7,7 @@ turns the result into a `Scan`, and words every failure so a person can act on i
 import datetime
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from biip import ParseConfig, ParseError
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
@@ -15,6 +15,8 @@ from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_element_strings import GS1ElementString, GS1ElementStrings
 from biip.gs1_messages import GS1Message
 from biip.symbology import GS1Symbology, SymbologyIdentifier
+
+from traceability.epcis_shapes import DIGITAL_LINK
 
 GS = "\x1d"
 # Some phone apps and wedge profiles print the visible "SYMBOL FOR GROUP SEPARATOR".
@@ -46,14 +48,19 @@ class Scan:
     raw: str
 
 
+def pack_link_path(gtin: str, serial: str, lot: str | None, expiry: str | None) -> str:
+    """A pack's GS1 Digital Link path, /01/<GTIN>[/10/<lot>]/21/<serial>[?17=<expiry>],
+    with `expiry` as printed (YYMMDD)."""
+    path = f"/01/{gtin}" + (f"/10/{quote(lot, safe='')}" if lot else "")
+    path += f"/21/{quote(serial, safe='')}"
+    return path + (f"?{urlencode({'17': expiry})}" if expiry else "")
+
+
 def digital_link(scan: Scan) -> str:
     """A pack's scan as a GS1 Digital Link URI: parse_scan reads it back with no separator
     setting, so a form can carry the code it came from whatever the scanner sent."""
-    path = f"https://id.gs1.org/01/{scan.gtin}"
-    if scan.lot:
-        path += f"/10/{quote(scan.lot, safe='')}"
-    path += f"/21/{quote(scan.serial, safe='')}"
-    return path + (f"?17={scan.expiry:%y%m%d}" if scan.expiry else "")
+    expiry = f"{scan.expiry:%y%m%d}" if scan.expiry else None
+    return DIGITAL_LINK + pack_link_path(scan.gtin, scan.serial, scan.lot, expiry)
 
 
 class ScanError(ValueError):

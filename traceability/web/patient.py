@@ -13,19 +13,17 @@ per client address. No alert is raised here: patients are not scanners.
 import json
 import re
 import time
-from urllib.parse import quote
 
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from accounts.ratelimit import client_ip
 from traceability import epcis_shapes
 from traceability.models import Pack
-from traceability.scanning import ScanError, parse_scan
+from traceability.scanning import ScanError, pack_link_path, parse_scan
 from traceability.verification import pack_assess
 from traceability.verification_json import proof_json
 
@@ -52,12 +50,6 @@ def _throttled(request) -> int:
     return 60 - int(now % 60) if count > LOOKUPS_PER_MINUTE else 0
 
 
-def _link(gtin: str, serial: str, lot: str | None, expiry: str | None) -> str:
-    path = f"/01/{gtin}" + (f"/10/{quote(lot, safe='')}" if lot else "")
-    path += f"/21/{quote(serial, safe='')}"
-    return path + (f"?{urlencode({'17': expiry})}" if expiry else "")
-
-
 def _answer(request, context: dict, status: int = 200):
     return render(request, "traceability/patient.html", context, status=status)
 
@@ -73,7 +65,7 @@ def pack_page(request, gtin: str, serial: str, lot: str | None = None):
         return _completed(request, gtin, serial)
     expiry = request.GET.get("17")
     try:
-        scan = parse_scan(epcis_shapes.DIGITAL_LINK + _link(gtin, serial, lot, expiry))
+        scan = parse_scan(epcis_shapes.DIGITAL_LINK + pack_link_path(gtin, serial, lot, expiry))
     except ScanError as exc:
         return _answer(request, {"invalid": exc.message}, status=400)
     context = {"scan": scan, "gtin": scan.gtin, "serial": scan.serial}
@@ -91,7 +83,7 @@ def _completed(request, gtin: str, serial: str):
     lot = request.GET.get("lot", "").strip()
     expiry = request.GET.get("expiry", "").strip()  # yyyy-mm-dd from the date field
     yymmdd = expiry[2:].replace("-", "") if len(expiry) == 10 else expiry
-    return redirect(_link(gtin, serial, lot or None, yymmdd or None))
+    return redirect(pack_link_path(gtin, serial, lot or None, yymmdd or None))
 
 
 def _facts(found, genuine: bool) -> dict:
