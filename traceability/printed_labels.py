@@ -7,9 +7,8 @@ or EXPIRY_MISMATCH for one pack; this checks many scanned at once."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Q
-
-from traceability.models import Pack
+from traceability.custody_state import packs_by_sgtin
+from traceability.models import Batch
 
 
 @dataclass(frozen=True)
@@ -21,22 +20,14 @@ class PrintedLabel:
 
 def label_mismatches(printed: dict[tuple[str, str], PrintedLabel]) -> list[str]:
     """One message per scanned pack whose printed lot or expiry is not its batch's."""
-    if not printed:
-        return []
-    wanted = Q()
-    for gtin, serial in printed:
-        wanted |= Q(gtin=gtin, serial=serial)
-    batches = {
-        (gtin, serial): (lot, expires_on)
-        for gtin, serial, lot, expires_on in Pack.objects.filter(wanted).values_list(
-            "gtin", "serial", "batch__lot", "batch__expires_on"
-        )
-    }
+    packs = packs_by_sgtin(printed)
+    batches = Batch.objects.in_bulk({pack.batch_id for pack in packs.values()})
     problems = []
     for sgtin, label in sorted(printed.items(), key=lambda item: item[1].line):
-        if sgtin not in batches:
+        if sgtin not in packs:
             continue  # unknown packs are the custody rules' to refuse
-        lot, expires_on = batches[sgtin]
+        batch = batches[packs[sgtin].batch_id]
+        lot, expires_on = batch.lot, batch.expires_on
         if label.lot is not None and label.lot != lot:
             problems.append(
                 f"Line {label.line}: the code says lot {label.lot}, but serial {sgtin[1]} "
