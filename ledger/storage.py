@@ -66,39 +66,47 @@ def ledger_initialize() -> None:
 # The right edge of one tree -- the last one this process appended or proved
 # from -- as (key, {tile level: (first index, hashes of its incomplete tile)},
 # {(level, index): hash of a perfect subtree inside the edge}, {index: its
-# inclusion proof}), key = (db alias, size, root). The root commits to every
-# leaf, so what is kept for a key never changes: no invalidation, only this
-# check, and a grown tree starts afresh. The tuple and the edges are published
-# by one assignment and never mutated after, so threads can share them; the
-# subtree hashes and proofs are only ever added, each a pure function of the
-# tree, so the same value whichever thread writes it.
-_edge_cache: tuple = (None, {}, {}, {})
+# inclusion proof}, {(tile level, tile index): a complete tile's hashes}),
+# key = (db alias, size, root). The root commits to every leaf, so what is kept
+# for a key never changes: no invalidation, only this check, and a grown tree
+# starts afresh. The tuple and the edges are published by one assignment and
+# never mutated after, so threads can share them; the subtree hashes, proofs and
+# tiles are only ever added, each a pure function of the tree, so the same value
+# whichever thread writes it. Proving from a known tree thus reads no tiles
+# twice: a scan at the counter proves its pack without a query.
+_edge_cache: tuple = (None, {}, {}, {}, {})
 PROOFS_KEPT = 16_384  # per tree, about 10 MB
+TILES_KEPT = 4_096  # per tree, 8 KB each: every level-0 tile of a million entries
 
 
 def _cached_edges(size: int, root: bytes) -> dict:
-    key, edges, _, _ = _edge_cache
+    key, edges, _, _, _ = _edge_cache
     return dict(edges) if key == (connection.alias, size, root) else {}
 
 
 def _cached_edge_nodes(size: int, root: bytes) -> dict | None:
-    key, _, nodes, _ = _edge_cache
+    key, _, nodes, _, _ = _edge_cache
     return nodes if key == (connection.alias, size, root) else None
 
 
 def _cached_proofs(size: int, root: bytes) -> dict:
-    key, _, _, proofs = _edge_cache
+    key, _, _, proofs, _ = _edge_cache
     return proofs if key == (connection.alias, size, root) else {}
+
+
+def _cached_tiles(size: int, root: bytes) -> dict | None:
+    key, _, _, _, tiles = _edge_cache
+    return tiles if key == (connection.alias, size, root) else None
 
 
 def _cache_edges(size: int, root: bytes, reader: "NodeReader") -> None:
     global _edge_cache
     key = (connection.alias, size, root)
-    old_key, old, nodes, proofs = _edge_cache
+    old_key, old, nodes, proofs, tiles = _edge_cache
     if old_key == key:
-        _edge_cache = (key, {**old, **reader._edges}, nodes, proofs)
+        _edge_cache = (key, {**old, **reader._edges}, nodes, proofs, tiles)
     else:
-        _edge_cache = (key, dict(reader._edges), reader._edge_nodes, {})
+        _edge_cache = (key, dict(reader._edges), reader._edge_nodes, {}, reader.kept_tiles)
 
 
 def append(entries: Sequence[bytes]) -> Appended:
@@ -209,10 +217,19 @@ def _tile_nodes(tile: bytes) -> tuple[bytes, ...]:
 
 
 class NodeReader:
-    """Hashes of perfect subtrees of a tree of `size` leaves, in few queries."""
+    """Hashes of perfect subtrees of a tree of `size` leaves, in few queries.
+    `kept_tiles` is the tree's shared tile cache (see _edge_cache), filled up to
+    TILES_KEPT; the tiles this reader read are its own either way."""
 
-    def __init__(self, size: int, edges: dict | None = None, edge_nodes: dict | None = None):
+    def __init__(
+        self,
+        size: int,
+        edges: dict | None = None,
+        edge_nodes: dict | None = None,
+        kept_tiles: dict | None = None,
+    ):
         self.size = size
+        self.kept_tiles: dict[tuple[int, int], bytes] = {} if kept_tiles is None else kept_tiles
         self._tiles: dict[tuple[int, int], bytes] = {}
         self._edges: dict[int, tuple[int, list[bytes]]] = dict(edges or {})
         self._edge_nodes: dict[merkle.NodeId, bytes] = {} if edge_nodes is None else edge_nodes
@@ -233,7 +250,7 @@ class NodeReader:
                 raise LedgerError(f"node {level}/{index} is outside a tree of size {self.size}")
             tile_level, tile_index, _ = self._locate(level, index)
             if self._tile_is_complete(tile_level, tile_index):
-                if (tile_level, tile_index) not in self._tiles:
+                if not self._has_tile((tile_level, tile_index)):
                     wanted_tiles.add((tile_level, tile_index))
             elif tile_level not in self._edges:
                 wanted_edges.add(tile_level)
@@ -246,6 +263,8 @@ class NodeReader:
                 )
                 for level, index, hashes in cursor.fetchall():
                     self._tiles[(level, index)] = bytes(hashes)
+                    if len(self.kept_tiles) < TILES_KEPT:
+                        self.kept_tiles[(level, index)] = self._tiles[(level, index)]
         for tile_level in sorted(wanted_edges):
             count = self.size >> (TILE_HEIGHT * tile_level)
             first = count - count % TILE_WIDTH
@@ -258,7 +277,7 @@ class NodeReader:
         tile_level, tile_index, offset = self._locate(level, index)
         width = 1 << (level % TILE_HEIGHT)
         if self._tile_is_complete(tile_level, tile_index):
-            if (tile_level, tile_index) not in self._tiles:
+            if not self._has_tile((tile_level, tile_index)):
                 self.prefetch([(level, index)])
             height = level % TILE_HEIGHT
             at = (offset >> height) * merkle.HASH_SIZE
@@ -269,6 +288,11 @@ class NodeReader:
         node = merkle.perfect_root(edge[start : start + width])
         self._edge_nodes[(level, index)] = node
         return node
+
+    def _has_tile(self, tile: tuple[int, int]) -> bool:
+        if tile not in self._tiles and tile in self.kept_tiles:
+            self._tiles[tile] = self.kept_tiles[tile]
+        return tile in self._tiles
 
     def nodes(self, ids: Sequence[merkle.NodeId]) -> list[bytes]:
         self.prefetch(ids)
@@ -299,8 +323,8 @@ def _head_reader(size: int, what: str) -> tuple[NodeReader, bytes]:
     if size > current:
         raise LedgerError(f"{what}={size} is beyond the log's size {current}")
     root = bytes(root)
-    nodes = _cached_edge_nodes(current, root)
-    return NodeReader(current, _cached_edges(current, root), nodes), root
+    nodes, tiles = _cached_edge_nodes(current, root), _cached_tiles(current, root)
+    return NodeReader(current, _cached_edges(current, root), nodes, tiles), root
 
 
 def inclusion_proof(index: int, size: int) -> InclusionProof:
@@ -330,7 +354,9 @@ def inclusion_proof_at(index: int, size: int, root: bytes) -> InclusionProof:
     known = _cached_proofs(size, root).get(index)
     if known is not None:  # a scan of another pack of the same statement
         return known
-    reader = NodeReader(size, _cached_edges(size, root), _cached_edge_nodes(size, root))
+    reader = NodeReader(
+        size, _cached_edges(size, root), _cached_edge_nodes(size, root), _cached_tiles(size, root)
+    )
     plan = merkle.inclusion_plan(index, size)
     reader.prefetch([(0, index), *itertools.chain(*plan)])
     proof = InclusionProof(

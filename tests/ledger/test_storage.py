@@ -3,6 +3,7 @@ import threading
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from ledger import merkle, note, storage
 from ledger.logkey import log_key_get_or_create
@@ -246,3 +247,18 @@ def test_proofs_in_a_checkpoints_tree_are_kept_until_the_tree_grows():
     assert grown.size == 301 and grown.proof != first.proof
     leaves = naive_leaves(301)
     merkle.verify_inclusion(5, 301, leaves[5], grown.proof, merkle.root(leaves))
+
+
+def test_proving_other_leaves_of_a_known_tree_reads_no_tile_again():
+    # A counter scans pack after pack: each proof is new, the tiles under it are not.
+    storage.append(entries(0, 700))
+    root = bytes(storage.checkpoint_latest().root)
+    leaves = naive_leaves(700)
+    storage.inclusion_proof_at(3, 700, root)
+    with CaptureQueriesContext(connection) as queries:
+        for index in (4, 100, 255, 256, 511, 600, 699):
+            proof = storage.inclusion_proof_at(index, 700, root)
+            merkle.verify_inclusion(index, 700, leaves[index], proof.proof, merkle.root(leaves))
+    tile_reads = [q for q in queries.captured_queries if Tile._meta.db_table in q["sql"]]
+    # leaves 0-255 and 256-511 lie in two complete tiles: only the second is read
+    assert len(tile_reads) == 1
