@@ -156,9 +156,9 @@ def pack_assess(
 ) -> Assessment:
     """Everything the ledger says about the scanned pack, for anyone (custody aside)."""
     found = Assessment(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
-    checkpoint = checkpoint_latest()
-    found.checkpoint_note, found.log_key = checkpoint.note, checkpoint.log_key
     read = pack_and_chain(gtin, serial)
+    checkpoint = read.checkpoint or checkpoint_latest()
+    found.checkpoint_note, found.log_key = checkpoint.note, checkpoint.log_key
     found.pack = read.pack
     if found.pack is None:
         found.product = Product.objects.select_related("manufacturer").filter(gtin=gtin).first()
