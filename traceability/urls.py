@@ -9,14 +9,11 @@ from manufacturers import api as manufacturers_api
 from traceability import api as traceability_api
 from traceability import scan_api, trace_api, verify_api, views
 from traceability.web import patient
+from traceability.web import urls as web_urls  # registers the gtin converter used below
 
+# The API comes first: Django tries patterns in order, and a scan at the counter
+# should not wait for every page's pattern to be tried before its own.
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("accounts/login/", accounts_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/", include("accounts.urls")),
-    path("ledger/", include("ledger.urls")),
-    path("", include("traceability.web.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
@@ -34,7 +31,6 @@ urlpatterns = [
         trace_api.BatchTraceView.as_view(),
         name="api-batch-trace",
     ),
-    path("pharmacy/", include("pharmacies.urls")),
     # Barcodes and labels
     path("api/v1/scan", scan_api.ScanView.as_view(), name="api-scan"),
     path("api/v1/scan/image", scan_api.ScanImageView.as_view(), name="api-scan-image"),
@@ -48,6 +44,13 @@ urlpatterns = [
         manufacturers_api.CaseLabelsView.as_view(),
         name="api-case-labels",
     ),
+    path("", views.home, name="home"),
+    path("accounts/login/", accounts_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
+    path("ledger/", include("ledger.urls")),
+    path("", include(web_urls)),
+    path("pharmacy/", include("pharmacies.urls")),
     # patient page at the GS1 Digital Link path (issue 5)
     path("01/<str:gtin>/21/<str:serial>", patient.pack_page, name="pack-link"),
     path("01/<str:gtin>/10/<str:lot>/21/<str:serial>", patient.pack_page, name="pack-link-lot"),
