@@ -50,9 +50,12 @@ def checkpoint_latest() -> LatestCheckpoint:
     if row is None:  # a fresh log: storage signs the empty tree's checkpoint
         storage.checkpoint_latest()
         row = _latest_checkpoint_row()
-    return _checkpoint(*row)
+    text, name, public_key = row
+    return _checkpoint(text, name, bytes(public_key))
 
 
+# A new checkpoint comes with each append; every scan in between reads the same one.
+@functools.lru_cache(maxsize=16)
 def _checkpoint(text: str, name: str, public_key: bytes) -> LatestCheckpoint:
     return LatestCheckpoint(text, note.verifier_key(name, bytes(public_key)))
 
@@ -160,7 +163,8 @@ def pack_and_chain(gtin: str, serial: str) -> PackRead:
         entries[entry] = bytes(data) if data is not None else None
         if key_id is not None:
             keys[key_id] = _signing_key(key_id, bytes(public_key), org_id, org_name, org_gln)
-    checkpoint = _checkpoint(*rows[0][26:]) if rows[0][26] is not None else None
+    text, name, log_public_key = rows[0][26:]
+    checkpoint = _checkpoint(text, name, bytes(log_public_key)) if text is not None else None
     return PackRead(pack, entries, keys, checkpoint)
 
 

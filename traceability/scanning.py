@@ -19,6 +19,7 @@ from biip.symbology import GS1Symbology, SymbologyIdentifier
 from traceability.epcis_shapes import DIGITAL_LINK
 
 GS = "\x1d"
+CONTROL_BUT_GS = re.compile("[\x00-\x1c\x1e\x1f\x7f]")
 # Some phone apps and wedge profiles print the visible "SYMBOL FOR GROUP SEPARATOR".
 GS_STAND_IN = "\u241d"
 MAX_SCAN_LENGTH = 512
@@ -100,8 +101,9 @@ def _cleaned(raw: object) -> str:
     text = raw.replace(GS_STAND_IN, GS).strip()  # strip() also drops a leading FNC1 as GS
     if not text:
         raise ScanError("the scanned code is empty", field="code")
-    stray = next((c for c in text if (ord(c) < 32 and c != GS) or ord(c) == 127), None)
-    if stray is not None:
+    found = CONTROL_BUT_GS.search(text)
+    stray = found and found.group()
+    if stray:
         raise ScanError(
             f"the scanned code contains the control character U+{ord(stray):04X}; "
             "only the group separator (ASCII 29) may appear",
