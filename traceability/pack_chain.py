@@ -172,8 +172,8 @@ def stored_statement(data: bytes) -> statements.SignedStatement:
     """The signed statement in an entry's bytes, keeping the statement's stored JCS
     bytes: the signature is checked against exactly what the ledger holds, and
     nothing is canonicalized again (a 500-pack entry would cost milliseconds).
-    orjson parses a scan's chain of such entries in a fifth of json's time; what
-    it refuses and json would take (invalid UTF-8, integers past 64 bits) no
+    orjson parses a 500-pack statement in 43 us against json's 75; what it
+    refuses and json would take (invalid UTF-8, integers past 64 bits) no
     canonical statement holds."""
     head, sep, rest = data.partition(b'","statement":')
     if not head.startswith(ENTRY_HEAD) or not sep or not rest.endswith(b"}"):
