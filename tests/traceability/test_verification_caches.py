@@ -4,6 +4,8 @@ tree's right edge) never hides a change to the ledger."""
 import base64
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from ledger import note
 from ledger.models import Checkpoint, Entry
@@ -119,3 +121,12 @@ def test_a_received_statement_edited_after_a_scan_is_caught_when_another_of_its_
     found = verify(held[1], pharmacy)
     assert [r.code for r in found.reasons] == ["SIGNATURE_INVALID", "PROOF_INVALID"]
     assert "does not hash to its leaf" in found.reasons[1].message
+
+
+def test_a_repeat_scan_reads_pack_chain_and_checkpoint_in_one_query(held, pharmacy):
+    # What the counter pays per scan once the tree's tiles are known: one round trip.
+    verify(held[0], pharmacy)
+    with CaptureQueriesContext(connection) as queries:
+        found = verify(held[1], pharmacy)
+    assert found.verdict == "AUTHENTIC" and found.proof_valid
+    assert len(queries.captured_queries) == 1
