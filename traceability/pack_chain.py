@@ -1,6 +1,7 @@
-"""What a verification reads: the latest checkpoint, and a pack with its whole
-custody chain (the entries' bytes and the keys that signed them) in one query.
-Both are prepared statements (prepared_sql): the counter runs them on every scan."""
+"""What a verification reads: a pack with its whole custody chain (the entries'
+bytes and the keys that signed them) and the latest checkpoint, in one prepared
+query (prepared_sql): the counter runs it on every scan. The checkpoint alone
+has its own query, for a scan that names no pack."""
 
 import base64
 import datetime
