@@ -35,6 +35,7 @@ from traceability.custody_state import SHIPPING_KINDS, packs_by_sgtin
 from traceability.epcis import custody, index, schema, storable
 from traceability.epcis.custody import CustodyEvent
 from traceability.epcis.identifiers import cbv_name, lot_of, sgtin_of, sscc_of
+from traceability.gc_pause import garbage_collection_paused
 from traceability.keys import KeyRefused, custodial_signer
 from traceability.models import CaptureJob, Case, EpcisEvent, Organisation, Product
 from traceability.statement_log import SignatureCheck, StatementRejected, statements_append
@@ -312,9 +313,13 @@ def _document_events(document) -> list:
     return events
 
 
-@transaction.atomic
 def epcis_capture(*, organisation: Organisation, document) -> CaptureJob:
     """Capture `document` for `organisation`: a CaptureJob, or CaptureRefused."""
+    with garbage_collection_paused(), transaction.atomic():
+        return _capture(organisation, document)
+
+
+def _capture(organisation: Organisation, document) -> CaptureJob:
     raw_events = _document_events(document)
     events, duplicates = _new_events(raw_events)
     gtins = {gtin for e in events for gtin, _ in [*e.sgtins, *e.lots]}

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from traceability.epcis import export, query
 from traceability.epcis.capture import MAX_EVENTS, CaptureRefused, CaptureTooLarge, epcis_capture
+from traceability.gc_pause import garbage_collection_paused
 from traceability.models import BatchEvent, CaptureJob
 from traceability.selectors import epcis_events_visible_to, organisation_of
 from traceability.web.reads import batches_visible_to
@@ -177,7 +178,10 @@ class CaptureView(EpcisView):
                 "GS1-Capture-Error-Behaviour: only rollback (all or nothing)",
             )
         try:
-            job = epcis_capture(organisation=organisation_of(request.user), document=request.data)
+            with garbage_collection_paused():  # from the parsed body on, all of it is the capture
+                job = epcis_capture(
+                    organisation=organisation_of(request.user), document=request.data
+                )
         except CaptureTooLarge as exc:
             response = problem(413, "CaptureLimitExceededException", "Too many events", str(exc))
             response["GS1-EPCIS-Capture-Limit"] = str(MAX_EVENTS)
