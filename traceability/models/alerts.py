@@ -11,7 +11,10 @@ class PackEvent(models.Model):
     the pack's custody chain is its commissioned entry followed by these."""
 
     # Indexed by the (pack, entry) constraint, whose first column it is.
-    pack = models.ForeignKey(Pack, on_delete=models.CASCADE, related_name="events", db_index=False)
+    # No database constraint: a custody event's index row (see models/custody.py).
+    pack = models.ForeignKey(
+        Pack, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
+    )
     entry = models.BigIntegerField(help_text="ledger index")
     kind = models.CharField(max_length=40)
 

@@ -1,4 +1,14 @@
-"""What moves: products, batches, serialized packs and shipments (projections of the ledger)."""
+"""What moves: products, batches, serialized packs and shipments (projections of the ledger).
+
+The foreign keys that custody events write (where a pack or case is, who
+holds it, what a shipment or event index row is about) have no database
+constraint (db_constraint=False): a batch of a thousand events writes
+thousands of them, and PostgreSQL checked each again at commit, a fifth of
+the batch's database time. They are projections: written only from rows read
+in the same transaction, never pointing at rows that are deleted outside a
+rebuild, and `rebuild_projections --check` compares them with the ledger.
+Django still enforces PROTECT and CASCADE on delete.
+"""
 
 import uuid
 
@@ -74,19 +84,34 @@ class Pack(models.Model):
     # Indexed by (custodian, status) below. Every custody event rewrites a
     # pack's row and so every index on it: no index that another one covers.
     custodian = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="packs_held", db_index=False
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="packs_held",
+        db_index=False,
+        db_constraint=False,  # custody keys: see the module's docstring
     )
     shipment = models.ForeignKey(
-        "Shipment", null=True, blank=True, on_delete=models.PROTECT, related_name="packs"
+        "Shipment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="packs",
+        db_constraint=False,
     )
     case = models.ForeignKey(
-        "Case", null=True, blank=True, on_delete=models.PROTECT, related_name="packs"
+        "Case",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="packs",
+        db_constraint=False,
     )
     received_from = models.ForeignKey(
         Organisation,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        db_constraint=False,
         related_name="+",
         help_text="who shipped it to its custodian: where a return goes",
     )
@@ -113,10 +138,13 @@ class Shipment(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sender = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="shipments_sent"
+        Organisation, on_delete=models.PROTECT, related_name="shipments_sent", db_constraint=False
     )
     receiver = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="shipments_received"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="shipments_received",
+        db_constraint=False,
     )
     status = models.CharField(max_length=12, choices=Status, default=Status.IN_TRANSIT)
     returning = models.BooleanField(default=False, help_text="goods sent back to who sent them")
@@ -144,7 +172,7 @@ class BatchEvent(models.Model):
 
     # Both keys are the first column of an index below: no index of their own.
     batch = models.ForeignKey(
-        Batch, on_delete=models.PROTECT, related_name="events", db_index=False
+        Batch, on_delete=models.PROTECT, related_name="events", db_index=False, db_constraint=False
     )
     entry = models.BigIntegerField(help_text="ledger index")
     kind = models.CharField(max_length=40)
@@ -154,6 +182,7 @@ class BatchEvent(models.Model):
         related_name="batch_events",
         help_text="the party that signed or received",
         db_index=False,
+        db_constraint=False,
     )
 
     class Meta:
@@ -173,15 +202,32 @@ class Case(models.Model):
     pallet) moves with it until it is unpacked."""
 
     sscc = models.CharField("SSCC", max_length=18, unique=True, validators=[validate_sscc])
-    custodian = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases_held")
+    custodian = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="cases_held", db_constraint=False
+    )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_constraint=False,
     )
     shipment = models.ForeignKey(
-        Shipment, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+        Shipment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_constraint=False,
     )
     received_from = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     packed_entry = models.BigIntegerField(help_text="ledger index of the first packing")
     last_entry = models.BigIntegerField(help_text="ledger index of the latest event")
@@ -198,8 +244,12 @@ class Holding(models.Model):
     """Units of a lot-level (non-serialized) batch an organisation has in hand
     and has dispensed or destroyed. In-transit units are ShipmentLines."""
 
-    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="holdings")
-    holder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="holdings")
+    batch = models.ForeignKey(
+        Batch, on_delete=models.PROTECT, related_name="holdings", db_constraint=False
+    )
+    holder = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="holdings", db_constraint=False
+    )
     on_hand = models.PositiveIntegerField(default=0)
     dispensed = models.PositiveIntegerField(default=0)
     destroyed = models.PositiveIntegerField(default=0)
@@ -216,8 +266,12 @@ class Holding(models.Model):
 class ShipmentLine(models.Model):
     """A lot-level quantity in a shipment."""
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.PROTECT, related_name="lines")
-    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="shipment_lines")
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, related_name="lines", db_constraint=False
+    )
+    batch = models.ForeignKey(
+        Batch, on_delete=models.PROTECT, related_name="shipment_lines", db_constraint=False
+    )
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
 
     class Meta:

@@ -103,7 +103,11 @@ class EpcisEventEpc(models.Model):
         EPC_LIST = "epc", "epcList or childEPCs"
         OTHER = "other", "inputEPCList or outputEPCList"
 
-    event = models.ForeignKey(EpcisEvent, on_delete=models.CASCADE, related_name="epcs")
+    # No database constraint: written with its event, a row per EPC per custody
+    # event (see models/custody.py); Django cascades deletes.
+    event = models.ForeignKey(
+        EpcisEvent, on_delete=models.CASCADE, related_name="epcs", db_constraint=False
+    )
     epc = models.CharField(max_length=500)
     field = models.CharField(max_length=5, choices=Field)
 

@@ -98,12 +98,18 @@ class StatementRecord(models.Model):
 
     entry = models.BigIntegerField(primary_key=True, help_text="ledger index")
     kind = models.CharField(max_length=40)
+    # No database constraints on its keys: one row per statement, a projection
+    # like the custody rows (see models/custody.py).
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="statements"
+        Organisation, on_delete=models.PROTECT, related_name="statements", db_constraint=False
     )
     # Indexed by the (key, nonce) constraint, whose first column it is.
     key = models.ForeignKey(
-        SigningKey, on_delete=models.PROTECT, related_name="statements", db_index=False
+        SigningKey,
+        on_delete=models.PROTECT,
+        related_name="statements",
+        db_index=False,
+        db_constraint=False,
     )
     nonce = models.CharField(max_length=24)
     issued_at = models.DateTimeField()
