@@ -77,14 +77,10 @@ def custodial_signer(organisation: Organisation):
     signing_key = nacl.signing.SigningKey(seed)
 
     def sign(kind: str, body: dict) -> statements.SignedStatement:
-        """Canonicalized once: the bytes signed are the bytes verified and stored,
-        so the caller must not alter `body` afterwards."""
+        """Canonicalized once and sealed (statements.sign_canonical): the caller
+        must not alter `body` afterwards."""
         statement = statements.build(kind=kind, body=body, org=organisation.gln, key=key.key_id)
-        statements.check_shape(statement)
-        message = statements.signing_bytes(statement)  # JCS as verification computes it
-        signature = signing_key.sign(message).signature
-        canonical = message.removeprefix(statements.DOMAIN)
-        return statements.SignedStatement(statement, signature, canonical=canonical)
+        return statements.sign_canonical(statement, signing_key)
 
     return sign
 

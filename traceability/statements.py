@@ -52,6 +52,12 @@ class SignedStatement:
     # JCS(statement), computed once by parse(): the bytes that were verified
     # are then exactly the bytes stored. sign() leaves it unset.
     canonical: bytes | None = field(default=None, compare=False, repr=False)
+    # (public key, signature, canonical bytes) as sign_canonical made them in this
+    # process. A statement whose seal still matches its own signature and bytes
+    # under the key it is checked against is not verified again: an Ed25519
+    # signature made with a key over some bytes verifies for that key and those
+    # bytes. Anything altered since (another signature, other bytes) is verified.
+    seal: tuple[bytes, bytes, bytes] | None = field(default=None, compare=False, repr=False)
 
     def canonical_bytes(self) -> bytes:
         return self.canonical if self.canonical is not None else _jcs(self.statement)
@@ -150,8 +156,21 @@ def sign(statement: dict, seed: bytes) -> SignedStatement:
     return SignedStatement(statement=statement, signature=signature)
 
 
+def sign_canonical(statement: dict, signing_key: nacl.signing.SigningKey) -> SignedStatement:
+    """sign() for a signer holding its key: canonicalized once, so that the bytes
+    signed are the bytes stored, and sealed (SignedStatement.seal), so that
+    checking the statement does not verify the signature just made. The caller
+    must not alter `statement` afterwards."""
+    check_shape(statement)
+    message = signing_bytes(statement)
+    signature = signing_key.sign(message).signature
+    canonical = message.removeprefix(DOMAIN)
+    seal = (bytes(signing_key.verify_key), signature, canonical)
+    return SignedStatement(statement, signature, canonical=canonical, seal=seal)
+
+
 def verify(signed: SignedStatement, public_key: bytes) -> None:
-    problem = _problem(signed, _verifier_of(public_key))
+    problem = _problem(signed, _verifier_of(public_key), public_key)
     if problem is not None:
         raise StatementError(problem)
 
@@ -181,7 +200,7 @@ def verify_each_started(
                 continue
             if public_key not in verifiers:
                 verifiers[public_key] = _verifier_of(public_key)
-            found.append(_problem(signed, verifiers[public_key]))
+            found.append(_problem(signed, verifiers[public_key], public_key))
         return found
 
     threads = min(VERIFY_THREADS, len(batch) // VERIFY_PER_THREAD)
@@ -201,11 +220,17 @@ def _verifier_of(public_key: bytes) -> tuple[str, nacl.signing.VerifyKey | None]
         return key_id(public_key), None
 
 
-def _problem(signed: SignedStatement, verifier: tuple) -> str | None:
-    """Why `signed` does not verify under the key of _verifier_of, or None."""
+def _problem(signed: SignedStatement, verifier: tuple, public_key: bytes) -> str | None:
+    """Why `signed` does not verify under `public_key` (verifier: _verifier_of it), or None."""
     identity, key = verifier
     if identity != signed.signer_key:
         return "signer.key does not identify the key that should verify it"
+    if signed.seal is not None and signed.seal == (
+        public_key,
+        signed.signature,
+        signed.canonical_bytes(),
+    ):
+        return None  # signed here, with this key, over exactly these bytes
     try:
         if key is None:
             raise ValueError("not an Ed25519 key")

@@ -1,4 +1,5 @@
 import base64
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -71,6 +72,36 @@ def test_web_users_sign_with_their_organisations_custodial_key(manufacturer):
     (record,) = statements_append([signed])
     assert record.organisation == manufacturer
     assert entry_statement(record.entry) == signed
+
+
+def test_a_batch_signed_with_the_custodial_key_stores_exactly_the_bytes_it_signed(manufacturer):
+    sign = keys.custodial_signer(manufacturer)
+    batch = [sign("note", {"text": f"hi {i}"}) for i in range(3)]
+    records = statements_append(batch)  # its own signatures are not verified again
+    key = SigningKey.objects.get(organisation=manufacturer)
+    for signed, record in zip(batch, records, strict=True):
+        stored = bytes(Entry.objects.get(index=record.entry).data)
+        assert stored == signed.entry_bytes()
+        statements.verify(statements.parse_entry(stored), bytes(key.public_key))
+
+
+def test_a_custodial_signature_altered_after_signing_is_verified_and_refused(manufacturer):
+    sign = keys.custodial_signer(manufacturer)
+    signed = sign("note", {"text": "hello"})
+    other_signature = dataclasses.replace(signed, signature=sign("note", {}).signature)
+    other_bytes = dataclasses.replace(
+        signed, canonical=signed.canonical.replace(b"hello", b"hullo")
+    )
+    for forged in (other_signature, other_bytes):
+        refused_without_writing([forged], r"statement\[0\]: signature does not verify")
+
+
+def test_a_statement_sealed_by_another_key_than_the_registered_one_is_refused(manufacturer):
+    key = SigningKey.objects.get(organisation=manufacturer)
+    statement = statements.build(kind="note", body={}, org=manufacturer.gln, key=key.key_id)
+    impostor = nacl.signing.SigningKey.generate()
+    signed = statements.sign_canonical(statement, impostor)
+    refused_without_writing([signed], r"statement\[0\]: signature does not verify")
 
 
 def test_custodial_private_keys_are_encrypted_at_rest(manufacturer):

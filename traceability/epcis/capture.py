@@ -271,7 +271,9 @@ def _signed(org: Organisation, run: list[CustodyEvent], sign, ahead: dict) -> li
 def _run_append(org: Organisation, run: list[CustodyEvent], sign, products: dict) -> None:
     """Build, sign, check and append one run of custody events."""
     signed = _signed(org, run, sign, _ahead(run, products))
-    signatures = SignatureCheck(signed)  # verified on other threads while the rules run
+    # Signers and keys are checked as for any statement; the signatures, sealed by
+    # sign_canonical over the very bytes appended, are not verified again.
+    signatures = SignatureCheck(signed)
     moves = [(e, s) for e, s in zip(run, signed, strict=True) if e.kind != "commission"]
     checked = None
     try:
@@ -281,7 +283,7 @@ def _run_append(org: Organisation, run: list[CustodyEvent], sign, products: dict
         event = moves[exc.position][0]
         raise CaptureRefused(exc.reason, event.index, event.event_id) from None
     try:
-        keys = signatures.keys()  # nothing is written before every signature verified
+        keys = signatures.keys()  # nothing is written before every signer is checked
     except StatementRejected as exc:
         event = run[exc.position]
         raise CaptureRefused(exc.reason, event.index, event.event_id) from None
