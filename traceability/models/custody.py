@@ -82,7 +82,9 @@ class Pack(models.Model):
     serial = models.CharField(max_length=20, validators=[validate_gs1_text])
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
     # Indexed by (custodian, status) below. Every custody event rewrites a
-    # pack's row and so every index on it: no index that another one covers.
+    # pack's row and so every index on it: no index that another one covers,
+    # none on who it came from (never looked up by), and only the packs in a
+    # shipment or a case in those indexes (most packs are in neither).
     custodian = models.ForeignKey(
         Organisation,
         on_delete=models.PROTECT,
@@ -96,6 +98,7 @@ class Pack(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="packs",
+        db_index=False,
         db_constraint=False,
     )
     case = models.ForeignKey(
@@ -104,6 +107,7 @@ class Pack(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="packs",
+        db_index=False,
         db_constraint=False,
     )
     received_from = models.ForeignKey(
@@ -111,6 +115,7 @@ class Pack(models.Model):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        db_index=False,
         db_constraint=False,
         related_name="+",
         help_text="who shipped it to its custodian: where a return goes",
@@ -122,7 +127,17 @@ class Pack(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["gtin", "serial"], name="pack_serial_once_per_gtin")
         ]
-        indexes = [models.Index(fields=["custodian", "status"])]
+        indexes = [
+            models.Index(fields=["custodian", "status"]),
+            models.Index(
+                fields=["shipment"],
+                condition=models.Q(shipment__isnull=False),
+                name="pack_in_shipment",
+            ),
+            models.Index(
+                fields=["case"], condition=models.Q(case__isnull=False), name="pack_in_case"
+            ),
+        ]
 
     def __str__(self):
         return f"pack {self.gtin}/{self.serial}"
