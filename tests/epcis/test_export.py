@@ -2,13 +2,16 @@
 event; a batch's history downloads as one EPCIS document."""
 
 import json
+import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger import storage
 from tests.epcis.conftest import capture, document, object_event
 from tests.web.helpers import bearer, deliver, in_stock, logged_in, sgtins
-from traceability.epcis import schema
+from traceability.epcis import export, schema
 from traceability.models import EpcisEvent
 from traceability.rebuild import differences, rebuild
 from traceability.shipping import packs_decommission
@@ -166,3 +169,14 @@ def test_every_statement_kind_about_goods_is_exported():
 
     about_goods = CUSTODY_KINDS | {"commission"}
     assert about_goods == EXPORTED
+
+
+@given(namespace=st.uuids(), name=st.text())
+def test_an_event_id_derived_for_a_statement_is_the_rfc_4122_name_based_uuid(namespace, name):
+    try:
+        expected = str(uuid.uuid5(namespace, name))
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 name, no id either way
+        with pytest.raises(UnicodeEncodeError):
+            export.uuid5_text(namespace, name)
+        return
+    assert export.uuid5_text(namespace, name) == expected

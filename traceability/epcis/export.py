@@ -8,6 +8,7 @@ ledger index the event can be proven at (/ledger/proof/inclusion).
 """
 
 import contextlib
+import hashlib
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -46,8 +47,18 @@ ILMD_NAMES = {
 def event_id_of(signed: statements.SignedStatement) -> str:
     if isinstance(signed.body.get("eventID"), str):
         return signed.body["eventID"]
-    name = f"{signed.signer_key}/{signed.nonce}"
-    return f"urn:uuid:{uuid.uuid5(EVENT_ID_NAMESPACE, name)}"
+    return f"urn:uuid:{uuid5_text(EVENT_ID_NAMESPACE, f'{signed.signer_key}/{signed.nonce}')}"
+
+
+def uuid5_text(namespace: uuid.UUID, name: str) -> str:
+    """str(uuid.uuid5(namespace, name)) without building a UUID object, which cost
+    most of the 12 us an id took: a thousand ids a statement batch."""
+    sha1 = hashlib.sha1(namespace.bytes + name.encode(), usedforsecurity=False)  # as RFC 4122
+    digest = bytearray(sha1.digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _party(entry: dict, field: str) -> dict:
