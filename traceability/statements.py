@@ -35,6 +35,9 @@ DOMAIN = b"drug-traceability/statement/v1\n"
 NONCE_BYTES = 16
 MAX_ENTRY_BYTES = 64 * 1024
 ISSUED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+KIND = re.compile(r"[a-z_.]{1,40}")
+GLN = re.compile(r"[0-9]{13}")
+KEY_ID = re.compile(r"[0-9a-f]{16}")
 FIELDS = {"v", "kind", "body", "signer", "issued_at", "nonce"}
 SAFE_INTEGER = 2**53 - 1  # beyond it a JSON number is not an exact integer
 VERIFY_THREADS = min(4, os.cpu_count() or 1)
@@ -265,18 +268,16 @@ def check_shape(statement) -> None:
         raise StatementError(f"statement has unknown field {', '.join(sorted(extra))}")
     if statement["v"] != VERSION or isinstance(statement["v"], bool):
         raise StatementError(f"v must be {VERSION}")
-    if not isinstance(statement["kind"], str) or not re.fullmatch(
-        r"[a-z_.]{1,40}", statement["kind"]
-    ):
+    if not isinstance(statement["kind"], str) or not KIND.fullmatch(statement["kind"]):
         raise StatementError("kind must be a short lower-case name such as 'ship'")
     if not isinstance(statement["body"], dict):
         raise StatementError("body must be a JSON object")
     signer = statement["signer"]
     if not isinstance(signer, dict) or set(signer) != {"org", "key"}:
         raise StatementError('signer must be {"org": <GLN>, "key": <key id>}')
-    if not isinstance(signer["org"], str) or not re.fullmatch(r"[0-9]{13}", signer["org"]):
+    if not isinstance(signer["org"], str) or not GLN.fullmatch(signer["org"]):
         raise StatementError("signer.org must be the signer's 13-digit GLN")
-    if not isinstance(signer["key"], str) or not re.fullmatch(r"[0-9a-f]{16}", signer["key"]):
+    if not isinstance(signer["key"], str) or not KEY_ID.fullmatch(signer["key"]):
         raise StatementError("signer.key must be a 16 hex digit key id")
     if not isinstance(statement["issued_at"], str) or not ISSUED_AT.fullmatch(
         statement["issued_at"]
