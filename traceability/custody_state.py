@@ -177,7 +177,9 @@ def _read_cases(state: State, ssccs: set[str], lock: bool) -> None:
 
 def packs_by_sgtin(sgtins, *, lock: bool = False) -> dict[tuple[str, str], Pack]:
     """The packs that exist among `sgtins`, by (GTIN, serial): one query."""
-    sgtins = set(sgtins)
+    # A serial with a NUL in it (a Digital Link's %00) names no pack, and
+    # PostgreSQL cannot even compare text holding one.
+    sgtins = {(gtin, serial) for gtin, serial in sgtins if "\x00" not in gtin + serial}
     if not sgtins:
         return {}
     if connection.vendor == "postgresql":

@@ -239,6 +239,18 @@ def test_platform_packs_and_unknown_objects_cannot_share_a_custody_event(
     )
 
 
+def test_a_serial_no_pack_can_have_is_refused_as_unknown(as_manufacturer, batch, distributor):
+    event = ship_event("urn:uuid:nul", [], distributor)
+    event["epcList"] = [f"https://id.gs1.org/01/{batch.product.gtin}/21/A%00B"]
+    refused(
+        as_manufacturer,
+        document(event),
+        index=0,
+        event_id="urn:uuid:nul",
+        message=f"pack {batch.product.gtin}/A\x00B is unknown",
+    )
+
+
 def test_an_unknown_serial_of_a_platform_product_is_refused(as_manufacturer, batch, distributor):
     event = ship_event("urn:uuid:typo", [batch.packs.first()], distributor)
     event["epcList"] = [f"https://id.gs1.org/01/{batch.product.gtin}/21/NOSUCH"]

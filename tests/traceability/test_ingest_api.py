@@ -144,6 +144,13 @@ def test_unknown_packs_and_malformed_events_are_named(api, batch, manufacturer, 
     )
 
 
+def test_a_serial_no_pack_can_have_is_an_unknown_pack(api, batch, manufacturer, distributor, seed):
+    event = client_example.ship_event(manufacturer.gln, distributor.gln, [])
+    event["epcList"] = [f"https://id.gs1.org/01/{batch.product.gtin}/21/A%00B"]
+    signed = [client_example.sign("ship", event, manufacturer.gln, seed)]
+    refused(api, signed, f"pack {batch.product.gtin}/A\x00B is unknown")
+
+
 @pytest.mark.parametrize(
     "payload, message",
     [
