@@ -2,8 +2,10 @@
 and sign with custodial keys on behalf of web users."""
 
 import base64
+import logging
 
 import nacl.signing
+from cryptography.exceptions import InvalidTag
 from django.db import transaction
 
 from ledger.logkey import decrypt_seed, encrypt_seed
@@ -12,6 +14,7 @@ from traceability.models import CustodialKey, Organisation, SigningKey
 from traceability.statement_log import statements_append
 
 PURPOSE = "organisation-signing-key"
+log = logging.getLogger(__name__)
 
 
 class KeyRefused(ValueError):
@@ -42,12 +45,22 @@ def custodial_seed(key: SigningKey) -> bytes:
         stored = CustodialKey.objects.get(key_id=key.key_id)
     except CustodialKey.DoesNotExist:
         raise KeyRefused(f"key {key.key_id} is not custodial: its owner signs themselves") from None
-    return decrypt_seed(
-        bytes(stored.encrypted_seed),
-        name=key.key_id,
-        public_key=bytes(key.public_key),
-        purpose=PURPOSE,
-    )
+    try:
+        return decrypt_seed(
+            bytes(stored.encrypted_seed),
+            name=key.key_id,
+            public_key=bytes(key.public_key),
+            purpose=PURPOSE,
+        )
+    except InvalidTag:
+        # Another LEDGER_KEK than the one it was sealed with, or an edited key row:
+        # the operator must act, and nothing may be signed meanwhile.
+        log.error("custodial key %s does not decrypt under this LEDGER_KEK", key.key_id)
+        raise KeyRefused(
+            f"the signing key {key.key_id} cannot be unlocked on this server (its "
+            "key-encryption key differs or the key was altered); nothing was signed. "
+            "Ask the platform operator."
+        ) from None
 
 
 def custodial_key_for(org: Organisation) -> SigningKey:

@@ -111,6 +111,16 @@ def test_custodial_private_keys_are_encrypted_at_rest(manufacturer):
     assert bytes(nacl.signing.SigningKey(seed).verify_key) == bytes(key.public_key)
 
 
+def test_a_server_started_with_another_kek_refuses_to_sign_and_says_why(
+    manufacturer, settings, caplog
+):
+    settings.LEDGER_KEK = bytes(32)
+    with pytest.raises(keys.KeyRefused, match="cannot be unlocked on this server"):
+        keys.custodial_sign(organisation=manufacturer, kind="note", body={"text": "hi"})
+    assert "does not decrypt under this LEDGER_KEK" in caplog.text
+    assert not StatementRecord.objects.filter(kind="note").exists()
+
+
 def test_a_manufacturer_cannot_register_keys(manufacturer):
     other = factories.organisation()
     with pytest.raises(StatementRejected, match=r"only a regulator may sign 'key\.register'"):
