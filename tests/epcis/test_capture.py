@@ -595,3 +595,16 @@ def test_a_signature_that_does_not_verify_refuses_the_document_naming_its_event(
         message="signature does not verify",
     )
     assert not Shipment.objects.exists()
+
+
+def test_a_server_that_cannot_unlock_the_capturers_key_refuses_the_document_saying_why(
+    as_manufacturer, batch, distributor, settings
+):
+    settings.LEDGER_KEK = bytes(32)
+    refused(
+        as_manufacturer,
+        document(ship_event("urn:uuid:locked", [batch.packs.first()], distributor)),
+        index=0,
+        event_id="urn:uuid:locked",
+        message="cannot be unlocked on this server",
+    )
