@@ -84,19 +84,17 @@ def _cached_edges(size: int, root: bytes) -> dict:
     return dict(edges) if key == (connection.alias, size, root) else {}
 
 
-def _cached_edge_nodes(size: int, root: bytes) -> dict | None:
-    key, _, nodes, _, _ = _edge_cache
-    return nodes if key == (connection.alias, size, root) else None
-
-
 def _cached_proofs(size: int, root: bytes) -> dict:
     key, _, _, proofs, _ = _edge_cache
     return proofs if key == (connection.alias, size, root) else {}
 
 
-def _cached_tiles(size: int, root: bytes) -> dict | None:
-    key, _, _, _, tiles = _edge_cache
-    return tiles if key == (connection.alias, size, root) else None
+def _cached_reader(size: int, root: bytes) -> "NodeReader":
+    """A reader of the tree (size, root) with what this process keeps of it."""
+    key, edges, nodes, _, tiles = _edge_cache
+    if key != (connection.alias, size, root):
+        return NodeReader(size)
+    return NodeReader(size, edges, nodes, tiles)
 
 
 def _cache_edges(size: int, root: bytes, reader: "NodeReader") -> None:
@@ -323,8 +321,7 @@ def _head_reader(size: int, what: str) -> tuple[NodeReader, bytes]:
     if size > current:
         raise LedgerError(f"{what}={size} is beyond the log's size {current}")
     root = bytes(root)
-    nodes, tiles = _cached_edge_nodes(current, root), _cached_tiles(current, root)
-    return NodeReader(current, _cached_edges(current, root), nodes, tiles), root
+    return _cached_reader(current, root), root
 
 
 def inclusion_proof(index: int, size: int) -> InclusionProof:
@@ -354,9 +351,7 @@ def inclusion_proof_at(index: int, size: int, root: bytes) -> InclusionProof:
     known = _cached_proofs(size, root).get(index)
     if known is not None:  # a scan of another pack of the same statement
         return known
-    reader = NodeReader(
-        size, _cached_edges(size, root), _cached_edge_nodes(size, root), _cached_tiles(size, root)
-    )
+    reader = _cached_reader(size, root)
     plan = merkle.inclusion_plan(index, size)
     reader.prefetch([(0, index), *itertools.chain(*plan)])
     proof = InclusionProof(
