@@ -58,7 +58,7 @@ def checkpoint_latest() -> LatestCheckpoint:
 # A new checkpoint comes with each append; every scan in between reads the same one.
 @functools.lru_cache(maxsize=16)
 def _checkpoint(text: str, name: str, public_key: bytes) -> LatestCheckpoint:
-    return LatestCheckpoint(text, note.verifier_key(name, bytes(public_key)))
+    return LatestCheckpoint(text, note.verifier_key(name, public_key))
 
 
 # One query for what every verification reads: the pack, its batch, product and

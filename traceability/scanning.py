@@ -101,11 +101,10 @@ def _cleaned(raw: object) -> str:
     text = raw.replace(GS_STAND_IN, GS).strip()  # strip() also drops a leading FNC1 as GS
     if not text:
         raise ScanError("the scanned code is empty", field="code")
-    found = CONTROL_BUT_GS.search(text)
-    stray = found and found.group()
-    if stray:
+    stray = CONTROL_BUT_GS.search(text)
+    if stray is not None:
         raise ScanError(
-            f"the scanned code contains the control character U+{ord(stray):04X}; "
+            f"the scanned code contains the control character U+{ord(stray.group()):04X}; "
             "only the group separator (ASCII 29) may appear",
             field="code",
         )

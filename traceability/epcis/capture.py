@@ -128,8 +128,7 @@ def _new_events(raw_events: list) -> tuple[list[_Event], int]:
         if event.event_id not in seen:
             seen.add(event.event_id)
             events.append(event)
-    known = EpcisEvent.objects.filter(event_id__any_of=seen).values_list("event_id", flat=True)
-    known = set(known)
+    known = set(EpcisEvent.objects.filter(event_id__any_of=seen).values_list("event_id", flat=True))
     fresh = [e for e in events if e.event_id not in known]
     return fresh, len(raw_events) - len(fresh)
 
