@@ -11,9 +11,14 @@ with the process's CPU, which includes the signature threads.
 
 Medians over the batches, in ms per batch. Phases nest where indented; what
 the phases do not cover is the service's own glue.
+
+Last, the budget: the CPU that the 10,000 events/s target leaves per batch on
+this machine's cores, against what the PostgreSQL backend and the signature
+checks (timed alone, on one core) take of it, and so what is left for Python.
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -101,7 +106,40 @@ def child(args: argparse.Namespace) -> int:
         )
         runs.append((whole, {label: tuple(v) for label, v in spent.items()}))
     report(runs)
+    budget(runs, batches[1:])
     return 0
+
+
+def signatures_cpu(submitted: list[dict]) -> float:
+    """CPU seconds to verify the batch's signatures one after another, on one core."""
+    import nacl.signing
+
+    from traceability import statements
+    from traceability.models import SigningKey
+
+    parsed = [statements.parse(s) for s in submitted]
+    public = {k.key_id: bytes(k.public_key) for k in SigningKey.objects.all()}
+    verifiers = {key_id: nacl.signing.VerifyKey(key) for key_id, key in public.items()}
+    started = time.thread_time()
+    for signed in parsed:
+        message = statements.DOMAIN + signed.canonical_bytes()
+        verifiers[signed.signer_key].verify(message, signed.signature)
+    return time.thread_time() - started
+
+
+def budget(runs: list, batches: list[list[dict]]) -> None:
+    cores = os.cpu_count() or 1
+    size = len(batches[0])
+    allowed = cores * size / ingest.TARGET * 1000
+    database = statistics.median(whole[1] for whole, _ in runs) * 1000
+    signatures = statistics.median(signatures_cpu(b) for b in batches) * 1000
+    print(f"\nCPU budget per batch of {size:,} at {ingest.TARGET:,} events/s on {cores} cores: "
+          f"{allowed:.0f} ms")  # fmt: skip
+    print(f"  PostgreSQL backend (measured above)   {database:5.0f} ms")
+    print(f"  signature checks alone, one core      {signatures:5.0f} ms")
+    print(f"  left for all of Python                {allowed - database - signatures:5.0f} ms"
+          f"  (spent today on the main thread: "
+          f"{statistics.median(whole[0] for whole, _ in runs) * 1000:.0f} ms)")  # fmt: skip
 
 
 def report(runs: list) -> None:

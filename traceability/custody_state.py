@@ -213,8 +213,8 @@ def _packs_by_arrays(sgtins: set[tuple[str, str]], lock: bool) -> list[Pack]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [orjson.dumps(list(sgtins)).decode()])
         rows = cursor.fetchall()
-    names = [f.attname for f in fields]
-    return [Pack.from_db(connection.alias, names, row) for row in rows]
+    names, alias = [f.attname for f in fields], connection.alias  # a lookup per row costs 6 us
+    return [Pack.from_db(alias, names, row) for row in rows]
 
 
 def _read_packs(state: State, sgtins: set[tuple[str, str]], lock: bool) -> None:
