@@ -75,9 +75,11 @@ def named_in(kind: str, body: dict) -> Named:
     if not isinstance(body.get("eventTime"), str):
         raise Refused("body.eventTime is required")
     try:
-        datetime.fromisoformat(body["eventTime"])  # what the projections will read it with
+        when = datetime.fromisoformat(body["eventTime"])  # what the projections will read it with
     except ValueError:
         raise Refused("body.eventTime must be a date and time, e.g. 2026-11-23T09:30:00Z") from None
+    if not epcis_shapes.in_utc_range(when):
+        raise Refused(f"body.eventTime {body['eventTime']!r} is outside years 1 to 9999 in UTC")
     try:
         if event_type == "AggregationEvent":
             named = _aggregation_named(body)

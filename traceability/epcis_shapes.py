@@ -2,10 +2,11 @@
 GS1 Digital Link URIs as EPCs)."""
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import quote, unquote
 
 DIGITAL_LINK = "https://id.gs1.org"
+EVENT_TIME_MIN, EVENT_TIME_MAX = datetime(1, 1, 2), datetime(9999, 12, 30)
 
 
 def sgtin_uri(gtin: str, serial: str) -> str:
@@ -43,6 +44,17 @@ def batch_ilmd(*, lot: str, manufactured_on: date, expires_on: date) -> dict:
         "productionDate": manufactured_on.isoformat(),
         "itemExpirationDate": expires_on.isoformat(),
     }
+
+
+def in_utc_range(when: datetime) -> bool:
+    """Whether an event time stays within years 1 to 9999 in UTC: PostgreSQL
+    would store 0001-01-01T00:00+14:00 (a date BC), but no reader gets it back.
+    A day's margin at either end covers the server's zone for a naive time."""
+    try:
+        utc = when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+    except OverflowError:
+        return False
+    return EVENT_TIME_MIN <= utc <= EVENT_TIME_MAX
 
 
 def sscc_uri(sscc: str) -> str:

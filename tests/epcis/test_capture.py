@@ -251,6 +251,21 @@ def test_a_serial_no_pack_can_have_is_refused_as_unknown(as_manufacturer, batch,
     )
 
 
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_an_event_time_outside_years_1_to_9999_in_utc_is_refused(
+    as_manufacturer, as_regulator, batch, distributor, when
+):
+    event = ship_event("urn:uuid:far-off", batch.packs.all()[:1], distributor, when=when)
+    refused(
+        as_manufacturer,
+        document(event),
+        index=0,
+        event_id="urn:uuid:far-off",
+        message=f"eventTime {when!r} is outside years 1 to 9999 in UTC",
+    )
+    assert as_regulator.get("/epcis/events").status_code == 200, "queries still answer"
+
+
 def test_an_unknown_serial_of_a_platform_product_is_refused(as_manufacturer, batch, distributor):
     event = ship_event("urn:uuid:typo", [batch.packs.first()], distributor)
     event["epcList"] = [f"https://id.gs1.org/01/{batch.product.gtin}/21/NOSUCH"]

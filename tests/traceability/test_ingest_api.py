@@ -151,6 +151,19 @@ def test_a_serial_no_pack_can_have_is_an_unknown_pack(api, batch, manufacturer, 
     refused(api, signed, f"pack {batch.product.gtin}/A\x00B is unknown")
 
 
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_an_event_time_outside_years_1_to_9999_in_utc_is_refused(
+    api, batch, manufacturer, distributor, seed, when
+):
+    event = client_example.ship_event(
+        manufacturer.gln, distributor.gln, [(p.gtin, p.serial) for p in batch.packs.all()[:1]]
+    )
+    event["eventTime"] = when
+    signed = [client_example.sign("ship", event, manufacturer.gln, seed)]
+    refused(api, signed, f"body.eventTime {when!r} is outside years 1 to 9999 in UTC")
+    assert api.get("/epcis/events").status_code == 200, "queries still answer"
+
+
 @pytest.mark.parametrize(
     "payload, message",
     [

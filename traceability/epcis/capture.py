@@ -28,7 +28,7 @@ import rfc8785
 from django.db import transaction
 from django.utils import timezone
 
-from traceability import projections
+from traceability import epcis_shapes, projections
 from traceability.commissioning import CustodyRefused
 from traceability.custody_rules import custody_check
 from traceability.custody_state import SHIPPING_KINDS, packs_by_sgtin
@@ -87,6 +87,8 @@ def _event_time(raw: dict) -> datetime:
         raise ValueError(f"eventTime {raw['eventTime']!r} is not an RFC 3339 date-time") from None
     if when.tzinfo is None:
         raise ValueError("eventTime needs a time zone offset, e.g. Z or +01:00")
+    if not epcis_shapes.in_utc_range(when):
+        raise ValueError(f"eventTime {raw['eventTime']!r} is outside years 1 to 9999 in UTC")
     return when
 
 
