@@ -27,7 +27,7 @@ def _int_param(request, name: str, default=None) -> int:
         if default is None:
             raise storage.LedgerError(f"{name} is required")
         return default() if callable(default) else default
-    if not raw.isdigit() or len(raw) > 19:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:  # "²" is a digit to isdigit()
         raise storage.LedgerError(f"{name} must be a non-negative integer, not {raw!r}")
     return int(raw)
 

@@ -93,6 +93,8 @@ def test_proof_sizes_default_to_the_latest_checkpoint(client, log):
         ("/ledger/proof/consistency?from=1&to=700", "to=700 is beyond the log's size 600"),
         ("/ledger/proof/consistency?to=10", "from is required"),
         ("/ledger/proof/consistency?from=1.5&to=10", "from must be a non-negative integer"),
+        ("/ledger/proof/inclusion?index=%C2%B2&size=10", "index must be a non-negative integer"),
+        ("/ledger/proof/consistency?from=1&to=%D9%A3", "to must be a non-negative integer"),
     ],
 )
 def test_bad_proof_parameters_get_400_saying_what_is_wrong(client, log, url, message):
