@@ -82,11 +82,13 @@ def _time(params, name: str) -> datetime:
     return when
 
 
-def _positive(params, name: str, maximum: int | None = None) -> int:
+def _positive(params, name: str, maximum: int = 10**18) -> int:
     text = params.getlist(name)[-1]
-    if not text.isdigit() or int(text) < 1:
+    # ASCII digits only: str.isdigit() also passes "²", which int() refuses
+    if not (text.isascii() and text.isdigit()) or not text.strip("0"):
         raise QueryParameterProblem(name, f"{text!r} is not a positive whole number")
-    if maximum is not None and int(text) > maximum:
+    # by length first: int() refuses more than 4,300 digits
+    if len(text.lstrip("0")) > len(str(maximum)) or int(text) > maximum:
         raise QueryParameterProblem(name, f"at most {maximum:,}")
     return int(text)
 
