@@ -133,6 +133,27 @@ def test_a_schema_violation_names_the_event(as_distributor):
     assert problem["detail"].startswith("event 1 (urn:uuid:broken): epcisBody/eventList/1")
 
 
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (5, "epcisBody: 5 is not of type 'object'"),
+        ({"queryResults": 5}, "epcisBody/queryResults: 5 is not of type 'object'"),
+        (
+            {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": 5}},
+            "epcisBody/queryResults/resultsBody: 5 is not of type 'object'",
+        ),
+    ],
+)
+def test_an_envelope_part_of_the_wrong_type_is_named(as_distributor, body, where):
+    doc = {**document(), "type": "EPCISQueryDocument", "epcisBody": body}
+    response = capture(as_distributor, doc)
+    assert response.status_code == 400, response.content
+    problem = response.json()
+    assert problem["type"] == "epcisException:ValidationException"
+    assert where in problem["detail"], problem
+    assert "eventIndex" not in problem
+
+
 def test_an_event_time_that_is_not_a_date_is_refused(as_distributor):
     event = object_event("urn:uuid:when", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
     event["eventTime"] = "yesterday"

@@ -66,10 +66,14 @@ def fast_accepts(document) -> bool:
 
 def events_of(document: dict) -> list:
     """The eventList of an EPCISDocument or of an EPCISQueryDocument's results."""
-    body = document.get("epcisBody") or {}
+    # Any level may be the wrong type: the schema check names it, later.
+    path = ["epcisBody"]
     if document.get("type") == "EPCISQueryDocument":
-        body = (body.get("queryResults") or {}).get("resultsBody") or {}
-    events = body.get("eventList")
+        path += ["queryResults", "resultsBody"]
+    body = document
+    for name in path:
+        body = body.get(name) if isinstance(body, dict) else None
+    events = body.get("eventList") if isinstance(body, dict) else None
     return events if isinstance(events, list) else []
 
 
