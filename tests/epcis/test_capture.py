@@ -610,6 +610,17 @@ def test_deep_json_is_captured_until_too_deep_to_read_which_is_a_400(as_distribu
         assert "nested too deeply" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("number", ["1e999", "-1e999"])
+def test_a_number_too_large_for_a_float_is_refused_as_unreadable(as_distributor, number):
+    event = object_event("urn:uuid:huge", "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"])
+    event["example:reading"] = "PLACEHOLDER"
+    body = json.dumps(document(event)).replace('"PLACEHOLDER"', number)
+    response = as_distributor.post("/epcis/capture", body, content_type="application/ld+json")
+    assert response.status_code == 400, response.content[:300]
+    assert f"the number {number} is too large" in response.json()["detail"]
+    assert not EpcisEvent.objects.exists()
+
+
 def test_a_signature_that_does_not_verify_refuses_the_document_naming_its_event(
     as_manufacturer, batch, distributor, monkeypatch
 ):

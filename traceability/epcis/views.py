@@ -2,7 +2,9 @@
 export decide. Errors are RFC 7807 problems with EPCIS exception types (plus
 the platform's usual "error" and "code" members)."""
 
+import codecs
 import json
+import math
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -13,6 +15,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, parsers, renderers
 from rest_framework.response import Response
+from rest_framework.utils import json as drf_json
 from rest_framework.views import APIView
 
 from traceability.epcis import export, query
@@ -27,12 +30,28 @@ PROBLEM = "application/problem+json"
 MEDIA_TYPES = ("application/json", "application/ld+json")
 
 
+def _finite(text: str) -> float:
+    """A JSON number as a float, refusing one too large for it: 1e999 would read as
+    infinity, which no database column of JSON can hold."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:20]} is too large")
+    return value
+
+
 class JsonParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return super().parse(stream, media_type, parser_context)
+            return json.load(
+                codecs.getreader(encoding)(stream),
+                parse_constant=drf_json.strict_constant,
+                parse_float=_finite,
+            )
         except RecursionError:  # Python's JSON reader gives up near 1,000 levels
             raise exceptions.ParseError("JSON parse error - nested too deeply") from None
+        except ValueError as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
 
 
 class JsonLdParser(JsonParser):
