@@ -191,6 +191,18 @@ def test_without_a_batch_the_ship_page_asks_for_one(batch, as_manufacturer):
     assert "2. Ship" not in page
 
 
+@pytest.mark.parametrize("wanted", ["\u00b2", "9" * 5000])
+def test_a_batch_number_no_batch_can_have_is_answered_as_a_batch_i_do_not_hold(
+    batch, as_manufacturer, ledger_unchanged, wanted
+):
+    response = as_manufacturer.get("/ship/", {"batch": wanted})
+    assert response.status_code == 200
+    assert "You hold no packs of that batch ready to ship." in response.content.decode()
+    posted = as_manufacturer.post("/ship/", {"batch": wanted})
+    assert posted.status_code == 400
+    assert "batch" in posted.context["form"].errors
+
+
 def test_with_nothing_in_stock_the_ship_page_says_so(as_distributor):
     assert "You hold no active packs to ship" in as_distributor.get("/ship/").content.decode()
 

@@ -79,7 +79,8 @@ def _chosen_batch(request, org: Organisation, stock):
     """The batch named by ?batch= if the organisation holds packs of it; a batch
     it cannot see is 404, one it holds nothing of is None."""
     wanted = request.POST.get("batch") or request.GET.get("batch")
-    if not wanted or not str(wanted).isdigit():
+    # ASCII digits, and few enough for int(): isdigit() alone passes "²"
+    if not wanted or not (wanted.isascii() and wanted.isdigit()) or len(wanted) > 19:
         return None
     batch = stock.filter(pk=wanted).first()
     if batch is None and not reads.batches_visible_to(org).filter(pk=wanted).exists():
