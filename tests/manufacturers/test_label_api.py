@@ -69,7 +69,7 @@ def test_an_unknown_layout_is_a_400_naming_layout_and_the_choices(batch, manufac
     assert "'a5-9x9' is not one of a4, a4-3x8" in body["error"]
 
 
-@pytest.mark.parametrize("skip", ["-1", "x", "27"])
+@pytest.mark.parametrize("skip", ["-1", "x", "27", "\u00b2", "9" * 5000])
 def test_a_bad_skip_is_a_400_naming_skip(batch, manufacturer, skip):
     response = bearer(manufacturer).get(URL, {"skip": skip})
     assert response.status_code == 400
