@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from accounts.api import ApiErrorSerializer
 from ledger import storage
 from traceability.gc_pause import garbage_collection_paused
-from traceability.ingest import MAX_STATEMENTS, statements_ingest
+from traceability.ingest import MAX_STATEMENTS, batch_problem, statements_ingest
 from traceability.selectors import organisation_of
 from traceability.statement_log import StatementRejected
 
@@ -56,6 +56,16 @@ class StatementBatchView(APIView):
 
     def _ingest(self, request):
         submitted = request.data.get("statements") if isinstance(request.data, dict) else None
+        problem = batch_problem(submitted)
+        if problem is not None:
+            return Response(
+                {
+                    "error": f"statements: {problem}",
+                    "code": "invalid",
+                    "fields": {"statements": [problem]},
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         try:
             records = statements_ingest(
                 organisation=organisation_of(request.user), submitted=submitted

@@ -20,11 +20,19 @@ from traceability.statement_log import SignatureCheck, StatementRejected, statem
 MAX_STATEMENTS = 10_000
 
 
-def _parsed(organisation: Organisation, submitted: Sequence) -> list[statements.SignedStatement]:
+def batch_problem(submitted) -> str | None:
+    """What is wrong with the batch as a whole (not any one statement), or None."""
     if not isinstance(submitted, list) or not submitted:
-        raise StatementRejected(0, "statements must be a non-empty list")
+        return "must be a non-empty list of signed statements"
     if len(submitted) > MAX_STATEMENTS:
-        raise StatementRejected(0, f"at most {MAX_STATEMENTS:,} statements per request")
+        return f"at most {MAX_STATEMENTS:,} statements per request, not {len(submitted):,}"
+    return None
+
+
+def _parsed(organisation: Organisation, submitted: Sequence) -> list[statements.SignedStatement]:
+    problem = batch_problem(submitted)
+    if problem is not None:
+        raise StatementRejected(0, f"statements {problem}")
     parsed = []
     for position, item in enumerate(submitted):
         try:

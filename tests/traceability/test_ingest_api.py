@@ -167,8 +167,9 @@ def test_an_event_time_outside_years_1_to_9999_in_utc_is_refused(
 @pytest.mark.parametrize(
     "payload, message",
     [
-        ({}, "statements must be a non-empty list"),
-        ({"statements": []}, "statements must be a non-empty list"),
+        ({}, "statements: must be a non-empty list of signed statements"),
+        ({"statements": []}, "statements: must be a non-empty list of signed statements"),
+        ({"statements": "x"}, "statements: must be a non-empty list of signed statements"),
         ({"statements": [{"statement": {}, "signature": "x"}]}, "statement is missing"),
         ({"statements": ["nope"]}, "expected"),
     ],
@@ -177,6 +178,29 @@ def test_malformed_batches_get_400_naming_the_problem(api, payload, message):
     response = api.post("/api/v1/statements", payload, content_type="application/json")
     assert response.status_code == 400
     assert message in response.json()["error"]
+
+
+def test_a_batch_that_is_not_a_list_names_the_field_not_a_statement_position(api):
+    response = api.post(
+        "/api/v1/statements", {"statements": {"a": 1}}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "statements: must be a non-empty list of signed statements",
+        "code": "invalid",
+        "fields": {"statements": ["must be a non-empty list of signed statements"]},
+    }
+
+
+def test_more_statements_than_the_limit_are_refused_before_any_is_read(api):
+    size = storage.head_size()
+    payload = {"statements": [{}] * 10_001}
+    response = api.post("/api/v1/statements", payload, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "statements": ["at most 10,000 statements per request, not 10,001"]
+    }
+    assert storage.head_size() == size
 
 
 def test_an_oversized_body_is_refused_with_a_json_413_and_nothing_written(api, settings):
