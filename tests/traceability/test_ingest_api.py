@@ -203,6 +203,18 @@ def test_more_statements_than_the_limit_are_refused_before_any_is_read(api):
     assert storage.head_size() == size
 
 
+@pytest.mark.parametrize(
+    "number, message",
+    [("9" * 5_000, "has 5,000 digits, too many"), ("1e999", "the number 1e999 is too large")],
+)
+def test_a_number_no_client_means_is_named_in_the_parse_error(api, number, message):
+    body = '{"statements": [{"statement": {"v": ' + number + '}, "signature": "x"}]}'
+    response = api.post("/api/v1/statements", body, content_type="application/json")
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert "sys." not in response.json()["error"]
+
+
 def test_an_oversized_body_is_refused_with_a_json_413_and_nothing_written(api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
     size = storage.head_size()

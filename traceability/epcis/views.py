@@ -2,9 +2,7 @@
 export decide. Errors are RFC 7807 problems with EPCIS exception types (plus
 the platform's usual "error" and "code" members)."""
 
-import codecs
 import json
-import math
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -13,14 +11,14 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, parsers, renderers
+from rest_framework import exceptions, renderers
 from rest_framework.response import Response
-from rest_framework.utils import json as drf_json
 from rest_framework.views import APIView
 
 from traceability.epcis import export, query
 from traceability.epcis.capture import MAX_EVENTS, CaptureRefused, CaptureTooLarge, epcis_capture
 from traceability.gc_pause import garbage_collection_paused
+from traceability.json_parser import JsonParser
 from traceability.models import BatchEvent, CaptureJob
 from traceability.selectors import epcis_events_visible_to, organisation_of
 from traceability.web.reads import batches_visible_to
@@ -28,30 +26,6 @@ from traceability.web.reads import batches_visible_to
 VERSION_HEADERS = {"GS1-EPCIS-Version": "2.0", "GS1-CBV-Version": "2.0"}
 PROBLEM = "application/problem+json"
 MEDIA_TYPES = ("application/json", "application/ld+json")
-
-
-def _finite(text: str) -> float:
-    """A JSON number as a float, refusing one too large for it: 1e999 would read as
-    infinity, which no database column of JSON can hold."""
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"the number {text[:20]} is too large")
-    return value
-
-
-class JsonParser(parsers.JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        try:
-            return json.load(
-                codecs.getreader(encoding)(stream),
-                parse_constant=drf_json.strict_constant,
-                parse_float=_finite,
-            )
-        except RecursionError:  # Python's JSON reader gives up near 1,000 levels
-            raise exceptions.ParseError("JSON parse error - nested too deeply") from None
-        except ValueError as exc:
-            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
 
 
 class JsonLdParser(JsonParser):
