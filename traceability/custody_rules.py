@@ -10,7 +10,7 @@ are counted across the batch.
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -44,6 +44,11 @@ def custody_check(org: Organisation, batch: Sequence[SignedStatement]) -> State:
             events.append((signed, named_in(signed.kind, signed.body)))
         except Refused as exc:
             raise StatementRejected(position, str(exc)) from None
+        # A rule for new events only: replaying the ledger reads older ones as they are.
+        if datetime.fromisoformat(signed.body["eventTime"]).tzinfo is None:
+            raise StatementRejected(
+                position, "body.eventTime needs a time zone offset, e.g. Z or +01:00"
+            )
     state = read_state(events, lock=True)
     rules = Rules(org, state)
     for position, (signed, named) in enumerate(events):

@@ -299,3 +299,17 @@ def test_an_event_time_that_is_not_a_time_is_named(api, batch, manufacturer, dis
         [client_example.sign("ship", event, manufacturer.gln, seed)],
         "body.eventTime must be a date and time",
     )
+
+
+def test_an_event_time_without_a_time_zone_is_refused_as_ambiguous(
+    api, batch, manufacturer, distributor, seed
+):
+    pack = batch.packs.order_by("pk").first()
+    event = client_example.ship_event(manufacturer.gln, distributor.gln, [(pack.gtin, pack.serial)])
+    event["eventTime"] = "2026-11-23T09:30:00"
+    refused(
+        api,
+        [client_example.sign("ship", event, manufacturer.gln, seed)],
+        "body.eventTime needs a time zone offset, e.g. Z or +01:00",
+    )
+    assert not pack.events.exists(), "nothing after its commissioning"
