@@ -257,6 +257,11 @@ def _verifier() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=VERIFY_THREADS, thread_name_prefix="verify")
 
 
+# A forked child has none of its parent's threads: a pool it inherited would
+# take work and never do it, so the child makes its own.
+os.register_at_fork(after_in_child=_verifier.cache_clear)
+
+
 def check_shape(statement) -> None:
     """Field-by-field structure checks, naming the first bad field."""
     if not isinstance(statement, dict):

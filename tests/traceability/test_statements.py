@@ -213,3 +213,31 @@ def test_a_statement_nested_too_deeply_is_refused_not_crashed(key):
         nested = nested["x"]
     with pytest.raises(statements.StatementError, match="nested too deeply"):
         statements.signing_bytes(new_statement(key, body=body))
+
+
+def _verify_batch(key, size: int) -> list:
+    batch = [statements.sign(new_statement(key), bytes(key)) for _ in range(size)]
+    return statements.verify_each(batch, [bytes(key.verify_key)] * size)
+
+
+def _verify_in_child(key, size, results) -> None:
+    results.put(_verify_batch(key, size))
+
+
+def test_a_forked_worker_verifies_big_batches_after_its_parent_did():
+    """A preforking server may verify in the master before it forks: the workers
+    must not inherit a thread pool whose threads they do not have."""
+    import multiprocessing
+
+    key = nacl.signing.SigningKey.generate()
+    size = statements.VERIFY_PER_THREAD * 2  # enough to use the pool
+    assert _verify_batch(key, size) == [None] * size
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    child = fork.Process(target=_verify_in_child, args=(key, size, results))
+    child.start()
+    child.join(timeout=30)
+    alive = child.is_alive()
+    child.kill()
+    assert not alive, "the child hung on its inherited pool"
+    assert results.get(timeout=5) == [None] * size
