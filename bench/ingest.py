@@ -13,6 +13,8 @@ transaction; and, for comparison, the same through POST /api/v1/statements.
 
 Besides wall-clock rates it prints events per CPU-second (this process plus
 its PostgreSQL backend), which a busy shared machine disturbs far less.
+Last, --clients processes (default: one per core) each run statements_ingest
+on batches of their own at once: what the server takes from several clients.
 
 Target: >= 10,000 events/s on PostgreSQL with 2 cores, batches of 1,000.
 """
@@ -20,9 +22,12 @@ Target: >= 10,000 events/s on PostgreSQL with 2 cores, batches of 1,000.
 import argparse
 import cProfile
 import json
+import multiprocessing
+import os
 import pstats
 import statistics
 import sys
+import time
 from datetime import date
 
 import harness
@@ -38,6 +43,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="timed batches per path")
     parser.add_argument("--pg-server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--profile", metavar="FILE", help="cProfile one extra batch into FILE")
+    parser.add_argument(
+        "--clients", type=int, default=os.cpu_count() or 1, help="processes ingesting at once"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -99,7 +107,9 @@ def seed(batch_size: int, count: int):
 
 
 def child(args: argparse.Namespace) -> int:
-    maker, signed_batch = seed(args.batch_size, 2 * args.repeats + 2)
+    per_client = args.repeats + 1  # a warm-up each, then the timed batches
+    first_shared = 2 * args.repeats + 2
+    maker, signed_batch = seed(args.batch_size, first_shared + args.clients * per_client)
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -143,9 +153,54 @@ def child(args: argparse.Namespace) -> int:
             )
     verdict = "met" if statistics.median(m.rate for m in api) >= TARGET else "MISSED"
     print(f"target >= {TARGET:,} events/s through the API, {connection.vendor}: {verdict}")
+    if args.clients > 1:
+        work = [
+            [signed_batch(first_shared + c * per_client + i) for i in range(per_client)]
+            for c in range(args.clients)
+        ]
+        clients_at_once(maker.pk, work)
     if args.profile:
         profiled(args.profile, http, signed_batch(2 * args.repeats + 1))
     return 0
+
+
+def _client(maker_pk: int, batches: list, ready, start, took) -> None:
+    """One client process: a warm-up batch, then the rest once all are ready."""
+    from traceability.ingest import statements_ingest
+    from traceability.models import Organisation
+
+    maker = Organisation.objects.get(pk=maker_pk)
+    statements_ingest(organisation=maker, submitted=batches[0])
+    ready.release()
+    start.wait()
+    for submitted in batches[1:]:
+        statements_ingest(organisation=maker, submitted=submitted)
+    took.put(time.perf_counter())
+
+
+def clients_at_once(maker_pk: int, work: list[list]) -> None:
+    """Every client's timed batches, at the same time: events/s from the start
+    until the last client is done."""
+    from django.db import connection
+
+    connection.close()  # each forked client opens its own
+    fork = multiprocessing.get_context("fork")
+    ready, start, took = fork.Semaphore(0), fork.Event(), fork.Queue()
+    clients = [fork.Process(target=_client, args=(maker_pk, w, ready, start, took)) for w in work]
+    for client in clients:
+        client.start()
+    for _ in clients:
+        ready.acquire()
+    began = time.perf_counter()
+    start.set()
+    ended = max(took.get() for _ in clients)
+    for client in clients:
+        client.join()
+    events = sum(len(b) for w in work for b in w[1:])
+    print(
+        f"  {len(clients)} clients at once (statements_ingest in {len(clients)} processes):"
+        f" {events / (ended - began):,.0f} events/s ({events:,} events)"
+    )
 
 
 def profiled(path: str, http, submitted: list[dict]) -> None:
