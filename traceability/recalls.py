@@ -118,6 +118,12 @@ def recall_issue(
     if already:
         lot = next(b.lot for b in locked if b.pk in already)
         raise RecallRefused(f"batches: lot {lot} is recalled already; amend that recall instead")
+    # The recall turns the batches' active packs to RECALLED after it appends.
+    # Custody events lock packs first and the ledger second; taking those
+    # packs now keeps that order, where taking them after the ledger would
+    # deadlock with a shipment of them in flight.
+    active = Pack.objects.filter(batch__in=locked, status=Pack.Status.ACTIVE).order_by("pk")
+    list(active.select_for_update().values_list("pk", flat=True))
     public_id = uuid.uuid4()
     body = {
         "recall": str(public_id),

@@ -246,3 +246,58 @@ def test_a_pharmacist_scanning_a_recalled_pack_is_told_recalled_with_a_valid_cha
     found = pack_verify(scanner=pharmacy, gtin=spread[1].gtin, serial=spread[1].serial)
     assert found.verdict == "RECALLED"
     assert [r.code for r in found.reasons] == ["RECALLED"]  # chain and proof still verify
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recall_issued_while_its_packs_are_being_shipped_waits_for_the_shipment(
+    on_postgres, batch, manufacturer, distributor, regulator, monkeypatch
+):
+    """The shipment holds its packs and wants the ledger; the recall must not hold
+    the ledger and then want those packs, or PostgreSQL kills one of the two."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from traceability import statement_log
+
+    names = sgtins(batch.packs.order_by("pk")[:3])
+    packs_locked = threading.Event()
+    append = statement_log.storage.append
+
+    def slow_append(entries):
+        if threading.current_thread().name == "shipper":
+            packs_locked.set()
+            time.sleep(1.5)  # the recall starts meanwhile
+        return append(entries)
+
+    monkeypatch.setattr(statement_log.storage, "append", slow_append)
+    outcomes = {}
+
+    def run(name, action):
+        try:
+            action()
+            outcomes[name] = "done"
+        except Exception as exc:  # what failed, and how, is the assertion
+            outcomes[name] = f"{type(exc).__name__}: {exc}"
+        finally:
+            connection.close()
+
+    shipper = threading.Thread(
+        name="shipper",
+        target=run,
+        args=(
+            "ship",
+            lambda: shipment_create(sender=manufacturer, receiver=distributor, sgtins=names),
+        ),
+    )
+    shipper.start()
+    assert packs_locked.wait(10)
+    recaller = threading.Thread(target=run, args=("recall", lambda: recall(regulator, batch)))
+    recaller.start()
+    shipper.join(30)
+    recaller.join(30)
+    assert outcomes == {"ship": "done", "recall": "done"}
+    assert set(Pack.objects.filter(batch=batch).values_list("status", flat=True)) == {
+        Pack.Status.RECALLED
+    }
