@@ -3,8 +3,8 @@
 The rules (custody_rules) check events against this state and the
 projections apply events to it; both read it the same way, with a few
 queries for a whole batch. With `lock`, rows are locked in a fixed order
-(cases, then packs, then lot holdings, each by primary key) so concurrent
-batches on the same goods queue up instead of deadlocking.
+(shipments, then cases, then packs, then lot holdings, each by primary key)
+so concurrent batches on the same goods queue up instead of deadlocking.
 """
 
 import uuid
@@ -257,6 +257,7 @@ def read_state(events: Sequence[tuple[SignedStatement, Named | None]], *, lock: 
     refused (None) are skipped: the check names them."""
     state = State(events=list(events))
     ok = [(signed, named) for signed, named in events if named is not None]
+    _read_shipments(state, ok, lock)
     ssccs = {s for _, n in ok for s in n.ssccs} | {n.parent for _, n in ok if n.parent}
     _read_cases(state, ssccs, lock)
     _read_packs(state, {s for _, n in ok for s in n.sgtins}, lock)
@@ -268,16 +269,6 @@ def read_state(events: Sequence[tuple[SignedStatement, Named | None]], *, lock: 
             except Refused:
                 continue
     state.orgs = {org.gln: org for org in Organisation.objects.filter(gln__in=glns)}
-    ids = set()
-    for signed, _ in ok:
-        if signed.kind in SHIPPING_KINDS | {"receive"}:
-            try:
-                ids.add(shipment_id(signed.body))
-            except Refused:
-                continue
-    shipments = Shipment.objects.filter(public_id__any_of=ids).select_related("sender", "receiver")
-    shipments = shipments.order_by()
-    state.shipments = {s.public_id: s for s in shipments}
     for s in state.shipments.values():
         state.orgs.setdefault(s.sender.gln, s.sender)
         state.orgs.setdefault(s.receiver.gln, s.receiver)
@@ -288,6 +279,49 @@ def read_state(events: Sequence[tuple[SignedStatement, Named | None]], *, lock: 
         for batch in Batch.objects.filter(pk__in=state.shipped[s.pk][2]).select_related("product"):
             lots.add((batch.product.gtin, batch.lot))
     holder_ids = {org.pk for org in state.orgs.values()}
+    if lots and lock:
+        _holdings_create(state, ok)
     if lots:
         _read_lots(state, lots, holder_ids, lock)
     return state
+
+
+def _read_shipments(state: State, events, lock: bool) -> None:
+    """The shipments that events ship or receive; locked first of all, as the web's
+    receipt locks its shipment before it reads the goods."""
+    ids = set()
+    for signed, _ in events:
+        if signed.kind in SHIPPING_KINDS | {"receive"}:
+            try:
+                ids.add(shipment_id(signed.body))
+            except Refused:
+                continue
+    shipments = Shipment.objects.filter(public_id__any_of=ids).select_related("sender", "receiver")
+    if lock:
+        shipments = shipments.select_for_update(of=("self",)).order_by("pk")
+    else:
+        shipments = shipments.order_by()
+    state.shipments = {s.public_id: s for s in shipments}
+
+
+def _holdings_create(state: State, events) -> None:
+    """The receiver's holding of each lot its receipts bring, made now if it has
+    none, so that it is locked with the others: made after the rules, two
+    receipts into one new holding would both insert it. A concurrent insert of
+    the same holding waits for this transaction and then does nothing."""
+    received = {_shipment_id_or_none(signed) for signed, _ in events if signed.kind == "receive"}
+    wanted = {
+        (batch_id, shipment.receiver_id)
+        for public_id, shipment in state.shipments.items()
+        if public_id in received and shipment.status == Shipment.Status.IN_TRANSIT
+        for batch_id in state.shipped[shipment.pk][2]
+    }
+    holdings = [Holding(batch_id=b, holder_id=h) for b, h in sorted(wanted)]
+    Holding.objects.bulk_create(holdings, ignore_conflicts=True)
+
+
+def _shipment_id_or_none(signed: SignedStatement) -> uuid.UUID | None:
+    try:
+        return shipment_id(signed.body)
+    except Refused:
+        return None

@@ -1,0 +1,199 @@
+"""Two requests racing for the same goods, recall, key, nonce or name (PostgreSQL).
+
+The interleaving is forced, not hoped for: another connection holds the
+ledger's head row, the first request runs until it waits for the ledger, the
+second until it waits for some lock, and only then is the ledger let go.
+Whatever order the database then grants the locks in, the outcome must be the
+one asserted. They skip on SQLite, which runs one writer at a time.
+"""
+
+import base64
+import contextlib
+import threading
+import time
+from datetime import date
+
+import psycopg
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from traceability import epcis_shapes
+from traceability.commissioning import batch_commission
+from traceability.ingest import statements_ingest
+from traceability.keys import custodial_sign
+from traceability.models import Holding, Shipment
+from traceability.shipping import shipment_create, shipment_receive
+
+pytestmark = pytest.mark.django_db(transaction=True)
+WAIT = 60  # seconds before a test that should not hang says it did
+STEPS = {"ship": ("shipping", "in_transit"), "receive": ("receiving", "in_progress")}
+
+
+class Request(threading.Thread):
+    """`action` on its own thread and database connection; `outcome` is "done"
+    or the exception it raised, `result` what it returned."""
+
+    def __init__(self, action, name="request"):
+        super().__init__(name=name)
+        self.action, self.outcome, self.result = action, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self.result = self.action()
+            self.outcome = "done"
+        except Exception as exc:  # what failed, and how, is the assertion
+            self.outcome = f"{type(exc).__name__}: {exc}"
+        finally:
+            connection.close()
+
+    def finished(self) -> str:
+        self.join(WAIT)
+        assert not self.is_alive(), f"{self.name} hangs"
+        return self.outcome
+
+
+def waiting_for_locks(count: int) -> None:
+    """Return once `count` connections to the test database wait for a lock."""
+    deadline = time.monotonic() + WAIT
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+            assert time.monotonic() < deadline, f"{count} requests never waited for a lock"
+            time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def ledger_held():
+    """Another connection holds the ledger's head row, as a long append would."""
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        other.execute("SELECT size FROM ledger_treehead WHERE id = 1 FOR UPDATE")
+        yield
+
+
+def raced(first, second) -> tuple[Request, Request]:
+    """`first` waits for the ledger, `second` for a lock too; then the ledger is free."""
+    with ledger_held():
+        a = Request(first, "first")
+        waiting_for_locks(1)
+        b = Request(second, "second")
+        waiting_for_locks(2)
+    a.finished()
+    b.finished()
+    return a, b
+
+
+def outcomes(*requests: Request) -> list[str]:
+    return sorted(r.outcome for r in requests)
+
+
+def sgtins(packs):
+    return [(p.gtin, p.serial) for p in packs]
+
+
+def submitted(signed) -> dict:
+    """A signed statement as an API client sends it."""
+    return {"statement": signed.statement, "signature": base64.b64encode(signed.signature).decode()}
+
+
+def custody_event(org, kind, *, epcs=(), lots=None, **fields) -> dict:
+    step, disposition = STEPS[kind]
+    body = epcis_shapes.object_event(
+        action="OBSERVE",
+        biz_step=step,
+        disposition=disposition,
+        epcs=list(epcs),
+        when=timezone.now(),
+        **fields,
+    )
+    if lots:
+        body["quantityList"] = epcis_shapes.quantity_list(lots)
+    return submitted(custodial_sign(organisation=org, kind=kind, body=body))
+
+
+def shipped(sender, receiver, shipment_id, *, packs=(), lots=None) -> dict:
+    return custody_event(
+        sender,
+        "ship",
+        epcs=[epcis_shapes.sgtin_uri(p.gtin, p.serial) for p in packs],
+        lots=lots,
+        sourceList=epcis_shapes.parties("source", sender.gln),
+        destinationList=epcis_shapes.parties("destination", receiver.gln),
+        shipment=str(shipment_id),
+    )
+
+
+def received(shipment: Shipment, packs) -> dict:
+    return custody_event(
+        shipment.receiver,
+        "receive",
+        epcs=[epcis_shapes.sgtin_uri(p.gtin, p.serial) for p in packs],
+        sourceList=epcis_shapes.parties("source", shipment.sender.gln),
+        destinationList=epcis_shapes.parties("destination", shipment.receiver.gln),
+        shipment=str(shipment.public_id),
+        shippedEntry=shipment.shipped_entry,
+    )
+
+
+def ingest(org, *statements):
+    return lambda: statements_ingest(organisation=org, submitted=list(statements))
+
+
+@pytest.fixture
+def bulk_lot(on_postgres, batch, manufacturer):
+    """100 units of a lot-level batch in the manufacturer's hands."""
+    return batch_commission(
+        manufacturer=manufacturer,
+        product=batch.product,
+        lot="BULK7",
+        manufactured_on=date(2026, 2, 1),
+        expires_on=date(2028, 2, 1),
+        quantity=100,
+        serialized=False,
+    )
+
+
+def on_hand(batch, org) -> int:
+    return Holding.objects.get(batch=batch, holder=org).on_hand
+
+
+# -- 1. receipts ---------------------------------------------------------------
+
+
+def test_a_receipt_sent_by_api_and_the_same_receipt_from_the_web_do_not_deadlock(
+    on_postgres, batch, manufacturer, distributor
+):
+    packs = list(batch.packs.order_by("pk")[:3])
+    shipment = shipment_create(sender=manufacturer, receiver=distributor, sgtins=sgtins(packs))
+    api, web = raced(
+        ingest(distributor, received(shipment, packs)),
+        lambda: shipment_receive(receiver=distributor, shipment=shipment),
+    )
+    assert (api.outcome, web.outcome) == (
+        "done",
+        "CustodyRefused: this shipment was received already",
+    )
+    assert set(
+        batch.packs.filter(pk__in=[p.pk for p in packs]).values_list("custodian", flat=True)
+    ) == {distributor.pk}
+
+
+def test_two_lot_receipts_into_a_holding_the_pharmacy_does_not_have_yet_add_up(
+    bulk_lot, manufacturer, pharmacy
+):
+    lot = (bulk_lot.product.gtin, bulk_lot.lot)
+    first = shipment_create(sender=manufacturer, receiver=pharmacy, lots={lot: 5})
+    second = shipment_create(sender=manufacturer, receiver=pharmacy, lots={lot: 7})
+    a, b = raced(
+        lambda: shipment_receive(receiver=pharmacy, shipment=first),
+        lambda: shipment_receive(receiver=pharmacy, shipment=second),
+    )
+    assert outcomes(a, b) == ["done", "done"]
+    assert on_hand(bulk_lot, pharmacy) == 12
+    assert on_hand(bulk_lot, manufacturer) == 88
