@@ -240,6 +240,8 @@ def stock_in_hand(holder: Organisation, recall: Recall) -> Stock:
 
 
 def _respond(holder: Organisation, recall: Recall, kind: str, **extra) -> RecallResponse:
+    # Answers to one recall queue up here, so the second of two at once sees the first.
+    recall = Recall.objects.select_for_update().get(pk=recall.pk)
     if RecallResponse.objects.filter(
         recall=recall, organisation=holder, kind=kind.removeprefix("recall.")
     ).exists():

@@ -22,7 +22,8 @@ from traceability import epcis_shapes
 from traceability.commissioning import batch_commission
 from traceability.ingest import statements_ingest
 from traceability.keys import custodial_sign
-from traceability.models import Holding, Shipment
+from traceability.models import Holding, RecallResponse, Shipment
+from traceability.recalls import recall_acknowledge, recall_issue
 from traceability.shipping import shipment_create, shipment_receive
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -197,3 +198,27 @@ def test_two_lot_receipts_into_a_holding_the_pharmacy_does_not_have_yet_add_up(
     assert outcomes(a, b) == ["done", "done"]
     assert on_hand(bulk_lot, pharmacy) == 12
     assert on_hand(bulk_lot, manufacturer) == 88
+
+
+# -- 2. recall answers ---------------------------------------------------------
+
+
+def test_a_holder_acknowledging_a_recall_twice_at_once_is_told_it_already_did(
+    on_postgres, batch, manufacturer, regulator
+):
+    recall = recall_issue(
+        issuer=regulator,
+        batches=[batch],
+        recall_class="II",
+        reason="label misprint",
+        instructions="quarantine all units",
+    )
+    a, b = raced(
+        lambda: recall_acknowledge(holder=manufacturer, recall=recall),
+        lambda: recall_acknowledge(holder=manufacturer, recall=recall),
+    )
+    assert outcomes(a, b) == [
+        "RecallRefused: Acme Pharma has already acknowledged this",
+        "done",
+    ]
+    assert RecallResponse.objects.filter(recall=recall).count() == 1
