@@ -10,7 +10,7 @@ A proof therefore reads a handful of rows at any log size.
 
 import functools
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -107,8 +107,11 @@ def _cache_edges(size: int, root: bytes, reader: "NodeReader") -> None:
         _edge_cache = (key, dict(reader._edges), reader._edge_nodes, {}, reader.kept_tiles)
 
 
-def append(entries: Sequence[bytes]) -> Appended:
-    """Append entries as one batch, in the caller's transaction if there is one."""
+def append(entries: Sequence[bytes], *, check: Callable[[], None] | None = None) -> Appended:
+    """Append entries as one batch, in the caller's transaction if there is one.
+
+    `check` runs once the log is locked, before anything is written: it may
+    raise to refuse the batch on what no concurrent append can change now."""
     if not entries:
         raise LedgerError("nothing to append")
     if len(entries) > MAX_BATCH:
@@ -118,6 +121,8 @@ def append(entries: Sequence[bytes]) -> Appended:
     leaf_hashes = [merkle.leaf_hash(e) for e in entries]
     with transaction.atomic():
         head = TreeHead.objects.select_for_update().get(pk=1)
+        if check is not None:
+            check()
         start = head.size
         _insert_entries(start, leaf_hashes, entries)
         edges = _cached_edges(start, bytes(head.root))

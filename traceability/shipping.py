@@ -36,9 +36,9 @@ def custody_append(org: Organisation, signed: list) -> None:
     """Check signed custody events against the rules, then append them."""
     try:
         checked = custody_check(org, signed)
+        statements_append(signed, checked=checked)
     except StatementRejected as exc:
         raise CustodyRefused(exc.reason) from None
-    statements_append(signed, checked=checked)
 
 
 def _epcs(sgtins: Sequence[tuple[str, str]], ssccs: Sequence[str]) -> list[str]:

@@ -108,6 +108,19 @@ def statements_check(batch: Sequence[statements.SignedStatement]) -> dict[str, S
     return SignatureCheck(batch).keys()
 
 
+def _keys_still_active(batch: Sequence[statements.SignedStatement], keys: dict) -> None:
+    """Refuse the batch if a signer's key was revoked since it was checked: called
+    under the ledger lock, which the revocation took too, so none can slip between."""
+    revoked = set(
+        SigningKey.objects.filter(pk__in=[key.pk for key in keys.values()])
+        .exclude(status=SigningKey.Status.ACTIVE)
+        .values_list("key_id", flat=True)
+    )
+    for position, signed in enumerate(batch):
+        if signed.signer_key in revoked:
+            raise StatementRejected(position, f"signer.key {signed.signer_key} is revoked")
+
+
 def _record_row(record: StatementRecord) -> tuple:
     return tuple(getattr(record, column) for column in RECORD_COLUMNS)
 
@@ -126,7 +139,9 @@ def statements_append(
     if keys is None:
         keys = statements_check(batch)
     with transaction.atomic():
-        appended = storage.append([s.entry_bytes() for s in batch])
+        appended = storage.append(
+            [s.entry_bytes() for s in batch], check=lambda: _keys_still_active(batch, keys)
+        )
         applied = [(signed, appended.first_index + i) for i, signed in enumerate(batch)]
         projections.apply_batch(applied, checked=checked)
         records = projections.statement_records(applied, keys)

@@ -18,11 +18,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from traceability import epcis_shapes
+from ledger import storage
+from traceability import epcis_shapes, statement_log
 from traceability.commissioning import batch_commission
 from traceability.ingest import statements_ingest
-from traceability.keys import custodial_sign
-from traceability.models import Holding, RecallResponse, Shipment
+from traceability.keys import custodial_key_for, custodial_sign, key_revoke
+from traceability.models import Holding, Pack, RecallResponse, Shipment
 from traceability.recalls import recall_acknowledge, recall_issue
 from traceability.shipping import shipment_create, shipment_receive
 
@@ -222,3 +223,34 @@ def test_a_holder_acknowledging_a_recall_twice_at_once_is_told_it_already_did(
         "done",
     ]
     assert RecallResponse.objects.filter(recall=recall).count() == 1
+
+
+# -- 3. key revocation ----------------------------------------------------------
+
+
+def test_a_shipment_signed_while_its_key_is_being_revoked_is_refused_as_revoked(
+    on_postgres, batch, manufacturer, distributor, regulator, monkeypatch
+):
+    """The shipment checks its key, then the revocation is appended before it is."""
+    key = custodial_key_for(manufacturer)
+    checked, revoked = threading.Event(), threading.Event()
+    append = storage.append
+
+    def append_after_the_revocation(entries, **kwargs):
+        if threading.current_thread().name == "signer":
+            checked.set()
+            assert revoked.wait(WAIT)
+        return append(entries, **kwargs)
+
+    monkeypatch.setattr(statement_log.storage, "append", append_after_the_revocation)
+    packs = list(batch.packs.order_by("pk")[:2])
+    signer = Request(
+        lambda: shipment_create(sender=manufacturer, receiver=distributor, sgtins=sgtins(packs)),
+        "signer",
+    )
+    assert checked.wait(WAIT)
+    key_revoke(key=key, revoked_by=regulator, reason="the laptop holding it was stolen")
+    revoked.set()
+    assert signer.finished() == f"CustodyRefused: signer.key {key.key_id} is revoked"
+    assert not Shipment.objects.exists()
+    assert not Pack.objects.filter(shipment__isnull=False).exists()

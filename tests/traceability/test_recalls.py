@@ -265,11 +265,11 @@ def test_a_recall_issued_while_its_packs_are_being_shipped_waits_for_the_shipmen
     packs_locked = threading.Event()
     append = statement_log.storage.append
 
-    def slow_append(entries):
+    def slow_append(entries, **kwargs):
         if threading.current_thread().name == "shipper":
             packs_locked.set()
             time.sleep(1.5)  # the recall starts meanwhile
-        return append(entries)
+        return append(entries, **kwargs)
 
     monkeypatch.setattr(statement_log.storage, "append", slow_append)
     outcomes = {}

@@ -289,7 +289,11 @@ def _run_append(org: Organisation, run: list[CustodyEvent], sign, products: dict
     except StatementRejected as exc:
         event = run[exc.position]
         raise CaptureRefused(exc.reason, event.index, event.event_id) from None
-    statements_append(signed, keys=keys, checked=checked)  # reusing what the rules read
+    try:
+        statements_append(signed, keys=keys, checked=checked)  # reusing what the rules read
+    except StatementRejected as exc:  # what is checked again under the ledger lock
+        event = run[exc.position]
+        raise CaptureRefused(exc.reason, event.index, event.event_id) from None
 
 
 def _observations_save(org: Organisation, job: CaptureJob, events: list[_Event]) -> None:

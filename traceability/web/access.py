@@ -11,9 +11,11 @@ from traceability.commissioning import CustodyRefused
 from traceability.keys import KeyRefused
 from traceability.models import Organisation, Pack
 from traceability.selectors import organisation_of
+from traceability.statement_log import StatementRejected
 
 # What the services raise when a rule refuses an action; the message is for the user.
-REFUSALS = (CustodyRefused, KeyRefused)
+# StatementRejected: what the ledger append re-checks, such as a key revoked meanwhile.
+REFUSALS = (CustodyRefused, KeyRefused, StatementRejected)
 
 # Who may open which form: the same roles the services allow.
 MANUFACTURERS = frozenset({Organisation.Role.MANUFACTURER})
