@@ -15,7 +15,12 @@ from traceability import statements
 from traceability.custody_rules import custody_check
 from traceability.gc_pause import garbage_collection_paused
 from traceability.models import Organisation, StatementRecord
-from traceability.statement_log import SignatureCheck, StatementRejected, statements_append
+from traceability.statement_log import (
+    SignatureCheck,
+    StatementRejected,
+    replays,
+    statements_append,
+)
 
 MAX_STATEMENTS = 10_000
 
@@ -60,6 +65,11 @@ def _ingest(organisation: Organisation, submitted: Sequence) -> list[StatementRe
     try:
         checked = custody_check(organisation, parsed)
     except StatementRejected:
-        signatures.keys()
+        keys = signatures.keys()
+        # A copy of this batch appended while this one waited for its goods
+        # breaks the rules now, but being a replay is the reason to give.
+        replayed = replays(parsed, keys)
+        if replayed is not None:
+            raise replayed from None
         raise
     return statements_append(parsed, keys=signatures.keys(), checked=checked)

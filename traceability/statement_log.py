@@ -19,6 +19,7 @@ from traceability.models import Organisation, SigningKey, StatementRecord
 CLOCK_SKEW = timedelta(minutes=5)
 REGULATOR_KINDS = ("root.", "key.")
 RECORD_COLUMNS = ["entry", "kind", "organisation_id", "key_id", "nonce", "issued_at"]
+REPLAYED = "nonce was already used: a replayed statement"
 
 
 class StatementRejected(ValueError):
@@ -50,7 +51,7 @@ def _check_signer(
         raise StatementRejected(position, problem)
 
 
-def _replays(batch: Sequence[statements.SignedStatement], keys: dict) -> StatementRejected | None:
+def replays(batch: Sequence[statements.SignedStatement], keys: dict) -> StatementRejected | None:
     seen = set()
     for position, signed in enumerate(batch):
         pair = (signed.signer_key, signed.nonce)
@@ -64,7 +65,7 @@ def _replays(batch: Sequence[statements.SignedStatement], keys: dict) -> Stateme
     )
     for position, signed in enumerate(batch):
         if (signed.signer_key, signed.nonce) in used:
-            return StatementRejected(position, "nonce was already used: a replayed statement")
+            return StatementRejected(position, REPLAYED)
     return None
 
 
@@ -90,7 +91,7 @@ class SignatureCheck:
         self._problems = statements.verify_each_started(
             batch, [public.get(s.signer_key) for s in batch]
         )
-        self._replayed = _replays(batch, self._keys)
+        self._replayed = replays(batch, self._keys)
 
     def keys(self) -> dict[str, SigningKey]:
         """The signing keys by id, or StatementRejected naming the first bad statement."""
@@ -143,12 +144,13 @@ def statements_append(
             [s.entry_bytes() for s in batch], check=lambda: _keys_still_active(batch, keys)
         )
         applied = [(signed, appended.first_index + i) for i, signed in enumerate(batch)]
-        projections.apply_batch(applied, checked=checked)
+        # The nonces first: a copy of this batch appended since it was checked
+        # is refused as a replay before the projections trip over what it did.
         records = projections.statement_records(applied, keys)
         try:
             with transaction.atomic():
                 insert_rows(StatementRecord, RECORD_COLUMNS, [_record_row(r) for r in records])
         except IntegrityError:
-            # A concurrent request used the same nonce between our check and now.
-            raise StatementRejected(0, "nonce was already used: a replayed statement") from None
+            raise replays(batch, keys) or StatementRejected(0, REPLAYED) from None
+        projections.apply_batch(applied, checked=checked)
     return records

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import threading
 import time
+import uuid
 from datetime import date
 
 import psycopg
@@ -254,3 +255,36 @@ def test_a_shipment_signed_while_its_key_is_being_revoked_is_refused_as_revoked(
     assert signer.finished() == f"CustodyRefused: signer.key {key.key_id} is revoked"
     assert not Shipment.objects.exists()
     assert not Pack.objects.filter(shipment__isnull=False).exists()
+
+
+# -- 4. replayed nonce -----------------------------------------------------------
+
+
+def test_the_same_signed_statement_sent_twice_at_once_is_appended_once(
+    bulk_lot, manufacturer, distributor
+):
+    lot = (bulk_lot.product.gtin, bulk_lot.lot)
+    statement = shipped(manufacturer, distributor, uuid.uuid4(), lots={lot: 5})
+    size = storage.head_size()
+    a, b = raced(ingest(manufacturer, statement), ingest(manufacturer, statement))
+    assert outcomes(a, b) == [
+        "StatementRejected: statement[0]: nonce was already used: a replayed statement",
+        "done",
+    ]
+    assert storage.head_size() == size + 1
+    assert Shipment.objects.count() == 1
+    assert on_hand(bulk_lot, manufacturer) == 95
+
+
+def test_the_same_signed_shipment_of_packs_sent_twice_at_once_is_refused_as_a_replay(
+    on_postgres, batch, manufacturer, distributor
+):
+    """The second waits for the packs, finds them in transit, and is told why."""
+    packs = list(batch.packs.order_by("pk")[:2])
+    statement = shipped(manufacturer, distributor, uuid.uuid4(), packs=packs)
+    a, b = raced(ingest(manufacturer, statement), ingest(manufacturer, statement))
+    assert outcomes(a, b) == [
+        "StatementRejected: statement[0]: nonce was already used: a replayed statement",
+        "done",
+    ]
+    assert Shipment.objects.count() == 1
