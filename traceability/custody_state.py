@@ -46,6 +46,7 @@ PACK_STATE_KINDS = {
 }
 CUSTODY_KINDS = frozenset(EVENT_SHAPE)
 SHIPPING_KINDS = frozenset({"ship", "return"})
+MEANWHILE = "was created meanwhile by another request"
 NESTING_DEPTH = 2  # packs in cases on pallets: the rules refuse deeper trees
 
 
@@ -140,6 +141,26 @@ class State:
         return len(statements) == len(self.events) and all(
             mine is theirs for (mine, _), theirs in zip(self.events, statements, strict=True)
         )
+
+    def taken_meanwhile(self) -> tuple[SignedStatement, str] | None:
+        """A new shipment id or case SSCC of these events that another request
+        created since the rules read this state, with the event that named it.
+        Only appends create them, so asked under the ledger lock the answer holds."""
+        shipments, cases = {}, {}
+        for signed, named in self.events:
+            if signed.kind in SHIPPING_KINDS:
+                shipments.setdefault(shipment_id(signed.body), signed)
+            elif signed.kind == "pack" and named.parent not in self.cases:
+                cases.setdefault(named.parent, signed)
+        taken = Shipment.objects.filter(public_id__any_of=list(shipments))
+        public_id = shipments and taken.values_list("public_id", flat=True).first()
+        if public_id:
+            return shipments[public_id], f"body.shipment {public_id} {MEANWHILE}"
+        taken = Case.objects.filter(sscc__in=list(cases))
+        sscc = cases and taken.values_list("sscc", flat=True).first()
+        if sscc:
+            return cases[sscc], f"case {sscc} {MEANWHILE}; send again"
+        return None
 
     def contents(self, case: Case) -> tuple[list[Case], list[Pack]]:
         """Every case and pack inside `case` now, at any depth. Applying events

@@ -122,6 +122,15 @@ def _keys_still_active(batch: Sequence[statements.SignedStatement], keys: dict) 
             raise StatementRejected(position, f"signer.key {signed.signer_key} is revoked")
 
 
+def _names_still_free(batch: Sequence[statements.SignedStatement], checked: State) -> None:
+    """Refuse the batch if a shipment or case it creates was created since the
+    rules checked it (the caller holds the ledger lock)."""
+    taken = checked.taken_meanwhile()
+    if taken is not None:
+        signed, reason = taken
+        raise StatementRejected(next(i for i, s in enumerate(batch) if s is signed), reason)
+
+
 def _record_row(record: StatementRecord) -> tuple:
     return tuple(getattr(record, column) for column in RECORD_COLUMNS)
 
@@ -152,5 +161,7 @@ def statements_append(
                 insert_rows(StatementRecord, RECORD_COLUMNS, [_record_row(r) for r in records])
         except IntegrityError:
             raise replays(batch, keys) or StatementRejected(0, REPLAYED) from None
+        if checked is not None:
+            _names_still_free(batch, checked)
         projections.apply_batch(applied, checked=checked)
     return records

@@ -21,10 +21,11 @@ from django.utils import timezone
 
 from ledger import storage
 from traceability import epcis_shapes, statement_log
+from traceability.aggregation import case_pack, sscc_new
 from traceability.commissioning import batch_commission
 from traceability.ingest import statements_ingest
 from traceability.keys import custodial_key_for, custodial_sign, key_revoke
-from traceability.models import Holding, Pack, RecallResponse, Shipment
+from traceability.models import Case, Holding, Pack, RecallResponse, Shipment
 from traceability.recalls import recall_acknowledge, recall_issue
 from traceability.shipping import shipment_create, shipment_receive
 
@@ -288,3 +289,40 @@ def test_the_same_signed_shipment_of_packs_sent_twice_at_once_is_refused_as_a_re
         "done",
     ]
     assert Shipment.objects.count() == 1
+
+
+# -- 5. new names ------------------------------------------------------------------
+
+
+def test_two_requests_packing_into_the_same_new_case_one_packs_the_other_is_told(
+    on_postgres, batch, manufacturer
+):
+    packs = list(batch.packs.order_by("pk")[:4])
+    sscc = sscc_new(manufacturer)
+    a, b = raced(
+        lambda: case_pack(holder=manufacturer, sscc=sscc, sgtins=sgtins(packs[:2])),
+        lambda: case_pack(holder=manufacturer, sscc=sscc, sgtins=sgtins(packs[2:])),
+    )
+    assert outcomes(a, b) == [
+        f"CustodyRefused: case {sscc} was created meanwhile by another request; send again",
+        "done",
+    ]
+    case = Case.objects.get(sscc=sscc)
+    assert case.packs.count() == 2
+
+
+def test_two_shipments_with_the_same_client_given_id_one_ships_the_other_is_told(
+    on_postgres, batch, manufacturer, distributor
+):
+    packs = list(batch.packs.order_by("pk")[:4])
+    shipment_id = uuid.uuid4()
+    a, b = raced(
+        ingest(manufacturer, shipped(manufacturer, distributor, shipment_id, packs=packs[:2])),
+        ingest(manufacturer, shipped(manufacturer, distributor, shipment_id, packs=packs[2:])),
+    )
+    assert outcomes(a, b) == [
+        f"StatementRejected: statement[0]: body.shipment {shipment_id} was created meanwhile "
+        "by another request",
+        "done",
+    ]
+    assert Shipment.objects.get().pack_count == 2
