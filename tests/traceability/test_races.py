@@ -9,6 +9,7 @@ one asserted. They skip on SQLite, which runs one writer at a time.
 
 import base64
 import contextlib
+import json
 import threading
 import time
 import uuid
@@ -20,12 +21,14 @@ from django.db import connection
 from django.utils import timezone
 
 from ledger import storage
+from tests.epcis.conftest import capture, document, object_event, pack_uri, to
+from tests.web.helpers import bearer
 from traceability import epcis_shapes, statement_log
 from traceability.aggregation import case_pack, sscc_new
 from traceability.commissioning import batch_commission
 from traceability.ingest import statements_ingest
 from traceability.keys import custodial_key_for, custodial_sign, key_revoke
-from traceability.models import Case, Holding, Pack, RecallResponse, Shipment
+from traceability.models import Case, EpcisEvent, Holding, Pack, RecallResponse, Shipment
 from traceability.recalls import recall_acknowledge, recall_issue
 from traceability.shipping import shipment_create, shipment_receive
 
@@ -326,3 +329,31 @@ def test_two_shipments_with_the_same_client_given_id_one_ships_the_other_is_told
         "done",
     ]
     assert Shipment.objects.get().pack_count == 2
+
+
+# -- 6. EPCIS capture ----------------------------------------------------------------
+
+
+def test_the_same_epcis_document_captured_twice_at_once_is_stored_once_and_both_succeed(
+    on_postgres, batch, manufacturer, distributor
+):
+    packs = list(batch.packs.order_by("pk")[:2])
+    shipping, inspecting = (f"urn:uuid:7d1c2f4e-0000-4000-8000-00000000000{n}" for n in (1, 2))
+    doc = document(
+        object_event(
+            shipping,
+            "shipping",
+            [pack_uri(p) for p in packs],
+            disposition="in_transit",
+            destinationList=to(distributor),
+        ),
+        object_event(inspecting, "inspecting", ["urn:epc:id:sgtin:0614141.107346.1"]),
+    )
+    clients = bearer(manufacturer, "erp"), bearer(manufacturer, "warehouse")
+    a, b = raced(lambda: capture(clients[0], doc), lambda: capture(clients[1], doc))
+    responses = [a.result, b.result]
+    assert [r.status_code for r in responses] == [202, 202], [r.content for r in responses]
+    duplicates = sorted(json.loads(r.content)["duplicateCount"] for r in responses)
+    assert duplicates == [0, 2]
+    assert Shipment.objects.count() == 1
+    assert EpcisEvent.objects.filter(event_id__in=[shipping, inspecting]).count() == 2

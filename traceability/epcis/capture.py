@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import rfc8785
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from traceability import epcis_shapes, projections
@@ -61,6 +61,10 @@ class CaptureRefused(ValueError):
 
 class CaptureTooLarge(CaptureRefused):
     pass
+
+
+class CapturedMeanwhile(Exception):
+    """Another capture stored events of this document while it was being captured."""
 
 
 @dataclass
@@ -324,12 +328,32 @@ def _document_events(document) -> list:
 def epcis_capture(*, organisation: Organisation, document) -> CaptureJob:
     """Capture `document` for `organisation`: a CaptureJob, or CaptureRefused."""
     with garbage_collection_paused(), transaction.atomic():
-        return _capture(organisation, document)
+        raw_events = _document_events(document)
+        try:
+            return _capture(organisation, raw_events)
+        except CapturedMeanwhile:
+            # Once more: what the other capture stored is a duplicate now.
+            return _capture(organisation, raw_events)
 
 
-def _capture(organisation: Organisation, document) -> CaptureJob:
-    raw_events = _document_events(document)
+def _capture(organisation: Organisation, raw_events: list) -> CaptureJob:
+    """Capture the events not captured before; CapturedMeanwhile when another
+    capture stored some of them since they were read, whatever that broke (a rule
+    its events already applied, or the eventID's uniqueness)."""
     events, duplicates = _new_events(raw_events)
+    try:
+        with transaction.atomic():
+            return _capture_new(organisation, raw_events, events, duplicates)
+    except (CaptureRefused, IntegrityError):
+        fresh = [e.event_id for e in events]
+        if EpcisEvent.objects.filter(event_id__any_of=fresh).exists():
+            raise CapturedMeanwhile from None
+        raise
+
+
+def _capture_new(
+    organisation: Organisation, raw_events: list, events: list[_Event], duplicates: int
+) -> CaptureJob:
     gtins = {gtin for e in events for gtin, _ in [*e.sgtins, *e.lots]}
     ssccs = {sscc for e in events for sscc in e.ssccs}
     platform = _Platform(

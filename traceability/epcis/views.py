@@ -16,7 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from traceability.epcis import export, query
-from traceability.epcis.capture import MAX_EVENTS, CaptureRefused, CaptureTooLarge, epcis_capture
+from traceability.epcis.capture import (
+    MAX_EVENTS,
+    CapturedMeanwhile,
+    CaptureRefused,
+    CaptureTooLarge,
+    epcis_capture,
+)
 from traceability.gc_pause import garbage_collection_paused
 from traceability.json_parser import JsonParser
 from traceability.models import BatchEvent, CaptureJob
@@ -185,7 +191,7 @@ class CaptureView(EpcisView):
             return problem(
                 400, "ValidationException", "The document was refused", str(exc), **where
             )
-        except IntegrityError:
+        except (IntegrityError, CapturedMeanwhile):  # even after a second try
             return problem(
                 409,
                 "CaptureException",
