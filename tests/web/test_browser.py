@@ -112,7 +112,7 @@ def test_a_manufacturer_ships_and_the_distributor_receives_in_the_browser(
     page.screenshot(path=screenshots / "dashboard-received.png", full_page=True)
 
     # The batch page shows the distributor holding the 4 packs.
-    page.locator("#stock").get_by_role("link", name="A1B2").click()
+    page.locator("#stock").get_by_role("link", name="A1B2", exact=True).click()
     expect(page.get_by_role("heading", name="Amoxicillin 500 mg, lot A1B2")).to_be_visible()
     holder = page.locator("#holders").get_by_role("row", name=re.compile("Northern Wholesale"))
     expect(holder).to_contain_text("4")
