@@ -104,8 +104,8 @@ class ShipForm(forms.Form):
         help_text="Ships this many packs (or units of a lot-level batch), the first you hold; "
         "or tick packs below.",
     )
-    serials = SerialsField(required=False)
-    ssccs = SerialsField(required=False)
+    serials = SerialsField(label="Packs", required=False)
+    ssccs = SerialsField(label="Cases", required=False)
 
     def __init__(self, *args, sender: Organisation, **kwargs):
         super().__init__(*args, **kwargs)
