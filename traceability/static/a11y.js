@@ -5,4 +5,8 @@
 window.addEventListener("load", () => {
   const summary = document.querySelector("[data-error-summary]");
   if (summary && !document.querySelector("[autofocus]")) summary.focus();
+  // Text present at load is not announced by a live region; filled in after, it is.
+  for (const region of document.querySelectorAll("[data-announce]")) {
+    setTimeout(() => { region.textContent = region.dataset.announce; }, 100);
+  }
 });
