@@ -13,8 +13,9 @@ transaction; and, for comparison, the same through POST /api/v1/statements.
 
 Besides wall-clock rates it prints events per CPU-second (this process plus
 its PostgreSQL backend), which a busy shared machine disturbs far less.
-Last, --clients processes (default: one per core) each run statements_ingest
-on batches of their own at once: what the server takes from several clients.
+Last, --clients processes (default: one per core) each POST batches of their
+own to /api/v1/statements at once, as clients of a server with one worker per
+core would: what the server takes from several clients.
 
 Target: >= 10,000 events/s on PostgreSQL with 2 cores, batches of 1,000.
 """
@@ -158,27 +159,32 @@ def child(args: argparse.Namespace) -> int:
             [signed_batch(first_shared + c * per_client + i) for i in range(per_client)]
             for c in range(args.clients)
         ]
-        clients_at_once(maker.pk, work)
+        clients_at_once(token, work)
     if args.profile:
         profiled(args.profile, http, signed_batch(2 * args.repeats + 1))
     return 0
 
 
-def _client(maker_pk: int, batches: list, ready, start, took) -> None:
+def _client(token: str, batches: list, ready, start, took) -> None:
     """One client process: a warm-up batch, then the rest once all are ready."""
-    from traceability.ingest import statements_ingest
-    from traceability.models import Organisation
+    from django.test import Client
 
-    maker = Organisation.objects.get(pk=maker_pk)
-    statements_ingest(organisation=maker, submitted=batches[0])
+    http = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
+    bodies = [json.dumps({"statements": submitted}) for submitted in batches]
+    _post(http, bodies[0])
     ready.release()
     start.wait()
-    for submitted in batches[1:]:
-        statements_ingest(organisation=maker, submitted=submitted)
+    for body in bodies[1:]:
+        _post(http, body)
     took.put(time.perf_counter())
 
 
-def clients_at_once(maker_pk: int, work: list[list]) -> None:
+def _post(http, body: str) -> None:
+    response = http.post("/api/v1/statements", body, content_type="application/json")
+    assert response.status_code == 201, response.content[:300]
+
+
+def clients_at_once(token: str, work: list[list]) -> None:
     """Every client's timed batches, at the same time: events/s from the start
     until the last client is done."""
     from django.db import connection
@@ -186,7 +192,7 @@ def clients_at_once(maker_pk: int, work: list[list]) -> None:
     connection.close()  # each forked client opens its own
     fork = multiprocessing.get_context("fork")
     ready, start, took = fork.Semaphore(0), fork.Event(), fork.Queue()
-    clients = [fork.Process(target=_client, args=(maker_pk, w, ready, start, took)) for w in work]
+    clients = [fork.Process(target=_client, args=(token, w, ready, start, took)) for w in work]
     for client in clients:
         client.start()
     for _ in clients:
@@ -198,7 +204,7 @@ def clients_at_once(maker_pk: int, work: list[list]) -> None:
         client.join()
     events = sum(len(b) for w in work for b in w[1:])
     print(
-        f"  {len(clients)} clients at once (statements_ingest in {len(clients)} processes):"
+        f"  {len(clients)} clients at once (POST /api/v1/statements from {len(clients)} processes):"
         f" {events / (ended - began):,.0f} events/s ({events:,} events)"
     )
 
