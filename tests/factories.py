@@ -5,7 +5,7 @@ import itertools
 from biip.checksums import gs1_standard_check_digit
 
 from traceability import keys
-from traceability.models import Organisation
+from traceability.models import Holding, Organisation
 
 _serial = itertools.count(1)
 
@@ -42,3 +42,9 @@ def registered(role, regulator, **fields) -> Organisation:
     org = organisation(role, **fields)
     keys.key_register(organisation=org, registered_by=regulator)
     return org
+
+
+def on_hand(batch, org) -> int:
+    """How many units of a lot-level batch `org` holds now (0 if it never held any)."""
+    holding = Holding.objects.filter(batch=batch, holder=org).first()
+    return holding.on_hand if holding else 0

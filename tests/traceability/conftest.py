@@ -42,3 +42,17 @@ def batch(manufacturer):
         expires_on=date(2028, 1, 1),
         quantity=10,
     )
+
+
+@pytest.fixture
+def bulk_lot(batch, manufacturer):
+    """A lot-level batch of the same product: 100 units, no serials."""
+    return batch_commission(
+        manufacturer=manufacturer,
+        product=batch.product,
+        lot="BULK7",
+        manufactured_on=date(2026, 2, 1),
+        expires_on=date(2028, 2, 1),
+        quantity=100,
+        serialized=False,
+    )

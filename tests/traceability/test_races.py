@@ -13,7 +13,6 @@ import json
 import threading
 import time
 import uuid
-from datetime import date
 
 import psycopg
 import pytest
@@ -22,13 +21,13 @@ from django.utils import timezone
 
 from ledger import storage
 from tests.epcis.conftest import capture, document, object_event, pack_uri, to
+from tests.factories import on_hand
 from tests.web.helpers import bearer
 from traceability import epcis_shapes, statement_log
 from traceability.aggregation import case_pack, sscc_new
-from traceability.commissioning import batch_commission
 from traceability.ingest import statements_ingest
 from traceability.keys import custodial_key_for, custodial_sign, key_revoke
-from traceability.models import Case, EpcisEvent, Holding, Pack, RecallResponse, Shipment
+from traceability.models import Case, EpcisEvent, Pack, RecallResponse, Shipment
 from traceability.recalls import recall_acknowledge, recall_issue
 from traceability.shipping import shipment_create, shipment_receive
 
@@ -152,24 +151,6 @@ def ingest(org, *statements):
     return lambda: statements_ingest(organisation=org, submitted=list(statements))
 
 
-@pytest.fixture
-def bulk_lot(on_postgres, batch, manufacturer):
-    """100 units of a lot-level batch in the manufacturer's hands."""
-    return batch_commission(
-        manufacturer=manufacturer,
-        product=batch.product,
-        lot="BULK7",
-        manufactured_on=date(2026, 2, 1),
-        expires_on=date(2028, 2, 1),
-        quantity=100,
-        serialized=False,
-    )
-
-
-def on_hand(batch, org) -> int:
-    return Holding.objects.get(batch=batch, holder=org).on_hand
-
-
 # -- 1. receipts ---------------------------------------------------------------
 
 
@@ -192,7 +173,7 @@ def test_a_receipt_sent_by_api_and_the_same_receipt_from_the_web_do_not_deadlock
 
 
 def test_two_lot_receipts_into_a_holding_the_pharmacy_does_not_have_yet_add_up(
-    bulk_lot, manufacturer, pharmacy
+    on_postgres, bulk_lot, manufacturer, pharmacy
 ):
     lot = (bulk_lot.product.gtin, bulk_lot.lot)
     first = shipment_create(sender=manufacturer, receiver=pharmacy, lots={lot: 5})
@@ -265,7 +246,7 @@ def test_a_shipment_signed_while_its_key_is_being_revoked_is_refused_as_revoked(
 
 
 def test_the_same_signed_statement_sent_twice_at_once_is_appended_once(
-    bulk_lot, manufacturer, distributor
+    on_postgres, bulk_lot, manufacturer, distributor
 ):
     lot = (bulk_lot.product.gtin, bulk_lot.lot)
     statement = shipped(manufacturer, distributor, uuid.uuid4(), lots={lot: 5})

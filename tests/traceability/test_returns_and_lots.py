@@ -1,10 +1,9 @@
-from datetime import date
-
 import pytest
 
 from ledger import storage
+from tests.factories import on_hand
 from traceability import rebuild
-from traceability.commissioning import CustodyRefused, batch_commission
+from traceability.commissioning import CustodyRefused
 from traceability.models import Holding, Pack, ShipmentLine
 from traceability.shipping import packs_decommission, shipment_create, shipment_receive
 
@@ -53,25 +52,6 @@ def test_a_return_goes_only_to_whoever_sent_the_goods(batch, manufacturer, distr
             sender=pharmacy, receiver=manufacturer, sgtins=sgtins(packs), returning=True
         ),
     )
-
-
-@pytest.fixture
-def bulk_lot(batch, manufacturer):
-    """A lot-level batch of the same product: 100 units, no serials."""
-    return batch_commission(
-        manufacturer=manufacturer,
-        product=batch.product,
-        lot="BULK7",
-        manufactured_on=date(2026, 2, 1),
-        expires_on=date(2028, 2, 1),
-        quantity=100,
-        serialized=False,
-    )
-
-
-def on_hand(batch, org):
-    holding = Holding.objects.filter(batch=batch, holder=org).first()
-    return holding.on_hand if holding else 0
 
 
 def test_a_lot_level_batch_moves_by_count_and_every_unit_is_accounted_for(
