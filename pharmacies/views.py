@@ -16,7 +16,7 @@ from traceability.models import Organisation, Pack
 from traceability.scanning import ScanError, digital_link, parse_scan
 from traceability.verification import ScanRefused, pack_scan, pack_verify
 from traceability.verification_json import verification_json
-from traceability.web.access import REFUSALS, organisation_required
+from traceability.web.access import REFUSALS, organisation_required, refusal_message
 
 PHARMACIES = {Organisation.Role.PHARMACY}
 
@@ -115,7 +115,7 @@ def pack_action(request, org: Organisation):
     except ScanRefused as exc:
         return _page(request, org, action_error=exc.message, status=400)
     except REFUSALS as refusal:
-        return _page(request, org, action_error=str(refusal), status=400)
+        return _page(request, org, action_error=refusal_message(refusal), status=400)
     messages.success(request, done)
     url = reverse("pharmacies:verify")
     if form.cleaned_data["action"] == "dispense":

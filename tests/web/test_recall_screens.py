@@ -2,8 +2,10 @@ import pytest
 from django.core import mail
 
 from tests.web.helpers import deliver, logged_in, member_of
+from traceability import recalls
 from traceability.models import Pack, Recall, RecallNotice
 from traceability.recalls import recall_issue
+from traceability.statement_log import StatementRejected
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +55,23 @@ def test_a_recall_without_a_reason_is_refused_on_the_form(spread, as_regulator):
         "/recalls/new/", {"batches": [spread.pk], "recall_class": "I", "instructions": "x"}
     )
     assert response.status_code == 400 and b"This field is required" in response.content
+    assert not Recall.objects.exists()
+
+
+def test_a_key_revoked_while_the_recall_was_signed_is_told_plainly(
+    spread, as_regulator, monkeypatch
+):
+    def revoked_meanwhile(batch, **kwargs):
+        raise StatementRejected(0, "signer.key k-reg is revoked")
+
+    monkeypatch.setattr(recalls, "statements_append", revoked_meanwhile)
+    response = as_regulator.post(
+        "/recalls/new/",
+        {"batches": [spread.pk], "recall_class": "I", "reason": "Glass", "instructions": "x"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 400 and "signer.key k-reg is revoked" in page
+    assert "statement[0]" not in page
     assert not Recall.objects.exists()
 
 

@@ -17,6 +17,15 @@ from traceability.statement_log import StatementRejected
 # StatementRejected: what the ledger append re-checks, such as a key revoked meanwhile.
 REFUSALS = (CustodyRefused, KeyRefused, StatementRejected)
 
+
+def refusal_message(refusal: Exception) -> str:
+    """What to tell the user: a web action signs its own statements, so the
+    position a ledger refusal names ("statement[0]: ...") means nothing to them."""
+    if isinstance(refusal, StatementRejected):
+        return refusal.reason
+    return str(refusal)
+
+
 # Who may open which form: the same roles the services allow.
 MANUFACTURERS = frozenset({Organisation.Role.MANUFACTURER})
 HOLDERS = frozenset(shipping.HOLDING_ROLES)

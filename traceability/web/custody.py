@@ -18,6 +18,7 @@ from traceability.web.access import (
     MANUFACTURERS,
     REFUSALS,
     organisation_required,
+    refusal_message,
 )
 from traceability.web.dashboard import holder_dashboard
 from traceability.web.paging import paginate
@@ -40,7 +41,7 @@ def product_register(request, org: Organisation):
         try:
             product = commissioning.product_register(manufacturer=org, **form.cleaned_data)
         except REFUSALS as refusal:
-            form.add_error(None, str(refusal))
+            form.add_error(None, refusal_message(refusal))
         else:
             messages.success(request, f"Registered {product}. Commission its first batch now.")
             return redirect(f"{reverse('custody:batch-commission')}?product={product.pk}")
@@ -60,7 +61,7 @@ def batch_commission(request, org: Organisation):
         try:
             batch = commissioning.batch_commission(manufacturer=org, **form.cleaned_data)
         except REFUSALS as refusal:
-            form.add_error(None, str(refusal))
+            form.add_error(None, refusal_message(refusal))
         else:
             messages.success(
                 request,
@@ -124,7 +125,7 @@ def ship(request, org: Organisation):
                 returning=form.cleaned_data["returning"],
             )
         except REFUSALS as refusal:
-            form.add_error(None, str(refusal))
+            form.add_error(None, refusal_message(refusal))
         else:
             messages.success(request, _shipped_message(shipment, form.cleaned_data))
             return redirect("custody:dashboard")
@@ -160,7 +161,7 @@ def cases(request, org: Organisation):
                 ssccs=form.cleaned_data["cases"],
             )
         except REFUSALS as refusal:
-            form.add_error(None, str(refusal))
+            form.add_error(None, refusal_message(refusal))
         else:
             messages.success(request, f"Packed into case {case.sscc}.")
             return redirect("custody:cases")
@@ -178,7 +179,7 @@ def case_unpack(request, org: Organisation, sscc: str):
     try:
         aggregation.case_unpack(holder=org, sscc=case.sscc)
     except REFUSALS as refusal:
-        messages.error(request, str(refusal))
+        messages.error(request, refusal_message(refusal))
     else:
         messages.success(
             request, f"Unpacked case {case.sscc}: what it held is loose in your stock."
@@ -209,7 +210,7 @@ def receive(request, org: Organisation, public_id):
     try:
         shipment = shipping.shipment_receive(receiver=org, shipment=shipment)
     except REFUSALS as refusal:
-        return holder_dashboard(request, org, receive_error=str(refusal), status=400)
+        return holder_dashboard(request, org, receive_error=refusal_message(refusal), status=400)
     messages.success(
         request,
         f"Received {packs(shipment.pack_count)} from {shipment.sender.name}; "
@@ -247,7 +248,7 @@ def _decommission(request, org: Organisation, status: str):
                 status=status,
             )
         except REFUSALS as refusal:
-            form.add_error(None, str(refusal))
+            form.add_error(None, refusal_message(refusal))
         else:
             messages.success(request, f"{screen['done']} {packs(len(decommissioned))}.")
             return redirect(request.path)

@@ -13,7 +13,7 @@ from traceability import recalls
 from traceability.models import Organisation, Recall
 from traceability.recall_progress import holder_counts, recall_progress
 from traceability.trace import traceable_batches
-from traceability.web.access import REFUSALS, organisation_required
+from traceability.web.access import REFUSALS, organisation_required, refusal_message
 from traceability.web.paging import paginate
 
 ISSUERS = frozenset({Organisation.Role.REGULATOR, Organisation.Role.MANUFACTURER})
@@ -74,7 +74,7 @@ def recall_new(request, org: Organisation):
                 instructions=data["instructions"],
             )
         except REFUSALS as refusal:
-            form.add_error(None, str(refusal))
+            form.add_error(None, refusal_message(refusal))
         else:
             messages.success(request, "Recall issued and signed; every holder is notified.")
             return redirect(_url(recall))
@@ -132,7 +132,7 @@ def recall_answer(request, org: Organisation, public_id, action: str):
     try:
         service(holder=org, recall=recall)
     except REFUSALS as refusal:
-        messages.error(request, str(refusal))
+        messages.error(request, refusal_message(refusal))
     else:
         messages.success(request, done)
     return redirect(_url(recall))
@@ -147,7 +147,7 @@ def recall_amend(request, org: Organisation, public_id):
         try:
             recalls.recall_amend(org=org, recall=recall, **form.cleaned_data)
         except REFUSALS as refusal:
-            form.add_error(None, str(refusal))
+            form.add_error(None, refusal_message(refusal))
         else:
             messages.success(request, "Amendment signed; it supersedes the earlier text.")
             return redirect(_url(recall))
