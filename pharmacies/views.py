@@ -108,14 +108,14 @@ def pack_action(request, org: Organisation):
         return redirect("pharmacies:verify")
     form = PackActionForm(request.POST)
     if not form.is_valid():
-        return _page(request, org, action_error="Choose an action for a scanned pack.", status=400)
+        return _page(request, org, page_error="Choose an action for a scanned pack.", status=400)
     try:
         scan = pack_scan(form.cleaned_data["code"])
         done = _act(form.cleaned_data["action"], org, scan.gtin, scan.serial)
     except ScanRefused as exc:
-        return _page(request, org, action_error=exc.message, status=400)
+        return _page(request, org, page_error=exc.message, status=400)
     except REFUSALS as refusal:
-        return _page(request, org, action_error=refusal_message(refusal), status=400)
+        return _page(request, org, page_error=refusal_message(refusal), status=400)
     messages.success(request, done)
     url = reverse("pharmacies:verify")
     if form.cleaned_data["action"] == "dispense":

@@ -64,6 +64,7 @@ def test_receiving_twice_is_refused_on_the_dashboard_and_writes_nothing(
     response = as_distributor.post(f"/shipments/{shipment.public_id}/receive/")
     assert response.status_code == 400
     assert "this shipment was received already" in response.content.decode()
+    assert "<title>Error: " in response.content.decode()
     assert storage.head_size() == size
 
 

@@ -72,6 +72,7 @@ def test_pharmacist_sees_already_dispensed_for_second_scan_and_cannot_dispense(h
     again = as_pharmacy.post("/pharmacy/packs/action/", {"action": "dispense", "code": code(held)})
     assert again.status_code == 400
     assert "is supplied and can no longer move" in again.content.decode()
+    assert "<title>Error: " in again.content.decode()
 
 
 def test_a_malformed_scan_is_shown_on_the_form_and_raises_no_alert(as_pharmacy, batch):
@@ -140,6 +141,7 @@ def test_the_regulator_moves_an_alert_to_investigating_then_closes_it(diversion,
     refused = as_regulator.post(f"/alerts/{diversion.pk}/status", {"status": "closed_falsified"})
     assert refused.status_code == 400
     assert "say what the investigation found" in refused.content.decode()
+    assert "<title>Error: " in refused.content.decode()
     as_regulator.post(
         f"/alerts/{diversion.pk}/status",
         {"status": "closed_falsified", "resolution": "Seized at the wholesaler."},

@@ -1,5 +1,7 @@
 """What a page says about its forms' errors: the "Error: " title prefix and the
 summary at the top of <main>. base.html uses both, so no screen repeats them.
+An action refused outside a form (a button on a dashboard row, say) is passed
+to the page as `page_error`, which the page shows itself; the title says it too.
 
 Django itself marks an invalid input (aria-invalid, and aria-describedby naming
 "<id>_error" and "<id>_helptext"); templates/traceability/_field.html renders
@@ -31,7 +33,7 @@ def problems(form: forms.BaseForm) -> list[tuple[str, str]]:
 
 @register.simple_tag(takes_context=True)
 def error_title_prefix(context) -> str:
-    return "Error: " if invalid_forms(context) else ""
+    return "Error: " if context.get("page_error") or invalid_forms(context) else ""
 
 
 @register.inclusion_tag("traceability/_error_summary.html", takes_context=True)

@@ -39,7 +39,7 @@ def inbox(request, org: Organisation):
     return render(request, "traceability/alerts.html", context)
 
 
-def _detail(request, org: Organisation, alert: Alert, *, error: str = "", status: int = 200):
+def _detail(request, org: Organisation, alert: Alert, *, page_error: str = "", status: int = 200):
     context = {
         "alert": alert,
         "may_change": may_change_status(org, alert),
@@ -48,7 +48,7 @@ def _detail(request, org: Organisation, alert: Alert, *, error: str = "", status
             for s in Alert.Status.values
             if s in NEXT_STATUSES.get(alert.status, set())
         ],
-        "error": error,
+        "page_error": page_error,
     }
     return render(request, "traceability/alert.html", context, status=status)
 
@@ -71,7 +71,7 @@ def change_status(request, org: Organisation, pk: int):
         )
     except AlertRefused as refusal:
         status = 403 if not may_change_status(org, alert) else 400
-        return _detail(request, org, alert, error=str(refusal), status=status)
+        return _detail(request, org, alert, page_error=str(refusal), status=status)
     messages.success(request, f"Alert {alert.code}-{alert.pk} is now {alert.get_status_display()}.")
     return redirect("custody:alert", pk=alert.pk)
 

@@ -210,7 +210,7 @@ def receive(request, org: Organisation, public_id):
     try:
         shipment = shipping.shipment_receive(receiver=org, shipment=shipment)
     except REFUSALS as refusal:
-        return holder_dashboard(request, org, receive_error=refusal_message(refusal), status=400)
+        return holder_dashboard(request, org, page_error=refusal_message(refusal), status=400)
     messages.success(
         request,
         f"Received {packs(shipment.pack_count)} from {shipment.sender.name}; "

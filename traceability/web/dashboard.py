@@ -31,7 +31,7 @@ def _shipments_page(request, shipments, *, param: str, path: str):
     return page
 
 
-def holder_dashboard(request, org: Organisation, *, receive_error: str = "", status: int = 200):
+def holder_dashboard(request, org: Organisation, *, page_error: str = "", status: int = 200):
     """Also rendered by a refused receipt (a POST elsewhere), so the pager
     links name the dashboard's own path."""
     here = reverse("custody:dashboard")
@@ -49,7 +49,7 @@ def holder_dashboard(request, org: Organisation, *, receive_error: str = "", sta
         "events": events_page(
             request, org, selectors.statements_visible_to(org), param="events_page", path=here
         ),
-        "receive_error": receive_error,
+        "page_error": page_error,
         "may_manufacture": org.role in MANUFACTURERS,
         "may_dispense": org.role in DISPENSERS,
     }
