@@ -27,6 +27,8 @@ SCREENS = {
     "visitor: home": (None, "/"),
     "visitor: log in": (None, "/accounts/login/"),
     "visitor: API reference": (None, "/api/reference/"),
+    "visitor: check a pack, asked for its lot": (None, "/01/09506000134352/21/{serial}"),
+    "visitor: check a pack, answered": (None, "/01/09506000134352/10/A1B2/21/{serial}?17=280101"),
     "manufacturer: dashboard": ("manufacturer", "/dashboard/"),
     "manufacturer: register a product": ("manufacturer", "/products/new/"),
     "manufacturer: commission": ("manufacturer", "/batches/new/"),
@@ -96,6 +98,7 @@ def screens(batch, manufacturer, distributor, pharmacy, regulator, clients):
     )  # fmt: skip
     clients["pharmacy"].post("/pharmacy/verify/", {"code": "01095060001343522199"})  # an alert
     ids = {"batch": batch.pk, "recall": recall.public_id, "alert": pharmacy.alerts_raised.get().pk}
+    ids["serial"] = batch.packs.first().serial
     pages = {}
     for name, (role, path) in SCREENS.items():
         response = clients[role].get(path.format(**ids))
