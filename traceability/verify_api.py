@@ -72,7 +72,7 @@ class VerificationSerializer(serializers.Serializer):
     evidence = EvidenceSerializer()
 
 
-class ScanErrorSerializer(ApiErrorSerializer):
+class VerifyErrorSerializer(ApiErrorSerializer):
     field = serializers.CharField(help_text="the part of the request that is wrong")
 
 
@@ -98,7 +98,7 @@ class VerifyView(APIView):
         ],
         responses={
             200: VerificationSerializer,
-            400: OpenApiResponse(ScanErrorSerializer, "the code is malformed or names no pack"),
+            400: OpenApiResponse(VerifyErrorSerializer, "the code is malformed or names no pack"),
         },
     )
     def get(self, request):

@@ -203,7 +203,18 @@ class CaptureView(EpcisView):
 
 
 class CaptureJobView(EpcisView):
-    @extend_schema(operation_id="epcis_capture_job", summary="A capture job of yours")
+    @extend_schema(
+        operation_id="epcis_capture_job",
+        summary="A capture job of yours",
+        responses={
+            200: OpenApiResponse(
+                description="the capture job: captureID, createdAt, finishedAt, running, "
+                "success, captureErrorBehaviour, errors, and the counts of events, custody "
+                "events, observations and duplicates"
+            ),
+            404: OpenApiResponse(description="no capture job of yours has this id"),
+        },
+    )
     def get(self, request, capture_id):
         org = organisation_of(request.user)
         job = get_object_or_404(CaptureJob, public_id=capture_id, organisation=org)
@@ -256,7 +267,14 @@ class EventsView(EpcisView):
 
 
 class EventView(EpcisView):
-    @extend_schema(operation_id="epcis_event", summary="One EPCIS event by its eventID")
+    @extend_schema(
+        operation_id="epcis_event",
+        summary="One EPCIS event by its eventID",
+        responses={
+            200: OpenApiResponse(description="an EPCISQueryDocument holding the one event"),
+            404: OpenApiResponse(description="no event you may see has this eventID"),
+        },
+    )
     def get(self, request, event_id):
         visible = epcis_events_visible_to(organisation_of(request.user))
         row = get_object_or_404(visible, event_id=event_id)
