@@ -70,7 +70,9 @@ def mutated(draw, values) -> dict:
         path, node = draw(st.sampled_from(list(_nodes(doc))))
         change = draw(st.sampled_from(["replace", "remove", "add", "repeat"]))
         if change == "add" and isinstance(node, dict):
-            node[draw(names)] = draw(values)
+            # A copy: a later change may edit what was added, and GS1_VALUES
+            # are the examples' own subtrees, which every draw must find unchanged.
+            node[draw(names)] = copy.deepcopy(draw(values))
         elif change == "repeat" and isinstance(node, list) and node:
             node.append(copy.deepcopy(draw(st.sampled_from(node))))
         elif path:
