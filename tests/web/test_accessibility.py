@@ -250,6 +250,10 @@ REFUSED = {
         "as_manufacturer", "/ship/?batch={batch}", {"batch": "{batch}", "quantity": "2"},
         ["receiver"], "This field is required",
     ),
+    "ship no packs": (
+        "as_manufacturer", "/ship/?batch={batch}", {"batch": "{batch}", "quantity": "0"},
+        ["quantity"], "How many packs: Ensure this value is greater than or equal to 1",
+    ),
     "pack a case with a garbled line": (
         "as_manufacturer", "/cases/", {"packs": "no pack here"}, ["packs"], "Line 1",
     ),

@@ -114,6 +114,8 @@ def ship(request, org: Organisation):
         form = forms.ShipForm(request.POST, sender=org)
     else:
         form = forms.ShipForm(sender=org, initial={"batch": batch.pk if batch else None})
+    if batch:  # the label the field and the error summary show
+        form.fields["quantity"].label = "How many packs" if batch.serialized else "How many units"
     if form.is_bound and form.is_valid():
         try:
             shipment = shipping.shipment_create(
