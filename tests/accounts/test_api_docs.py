@@ -64,3 +64,16 @@ def test_the_interactive_docs_load_swagger_ui_from_our_own_static_files(client):
 def test_the_schema_builds_without_a_warning_so_every_operation_is_documented(tmp_path):
     """A warning means an operation left out or two components under one name."""
     call_command("spectacular", "--file", str(tmp_path / "schema.yml"), "--fail-on-warn")
+
+
+def test_every_operation_that_looks_something_up_by_path_documents_its_404(client):
+    """Objects of other organisations are 404s, so a client must expect them."""
+    paths = yaml.safe_load(client.get("/api/schema/").content)["paths"]
+    lookups = [
+        (method, path)
+        for path, operations in paths.items()
+        if "{" in path
+        for method, operation in operations.items()
+        if "404" not in operation["responses"]
+    ]
+    assert lookups == []

@@ -300,7 +300,10 @@ class BatchEventsView(EpcisView):
     @extend_schema(
         operation_id="epcis_batch_events",
         summary="A batch's custody history as one EPCIS 2.0 document",
-        responses={200: OpenApiResponse(description="an EPCISDocument (JSON-LD)")},
+        responses={
+            200: OpenApiResponse(description="an EPCISDocument (JSON-LD)"),
+            404: OpenApiResponse(description="no batch you handled has this GTIN and lot"),
+        },
     )
     def get(self, request, gtin, lot):
         org = organisation_of(request.user)
