@@ -203,10 +203,13 @@ def clients_at_once(token: str, work: list[list]) -> None:
     for client in clients:
         client.join()
     events = sum(len(b) for w in work for b in w[1:])
+    rate = events / (ended - began)
     print(
         f"  {len(clients)} clients at once (POST /api/v1/statements from {len(clients)} processes):"
-        f" {events / (ended - began):,.0f} events/s ({events:,} events)"
+        f" {rate:,.0f} events/s ({events:,} events)"
     )
+    verdict = "met" if rate >= TARGET else "MISSED"
+    print(f"target >= {TARGET:,} events/s with {len(clients)} clients at once: {verdict}")
 
 
 def profiled(path: str, http, submitted: list[dict]) -> None:
