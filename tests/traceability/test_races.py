@@ -24,12 +24,13 @@ from tests.epcis.conftest import capture, document, object_event, pack_uri, to
 from tests.factories import on_hand
 from tests.web.helpers import bearer
 from traceability import epcis_shapes, statement_log
-from traceability.aggregation import case_pack, sscc_new
+from traceability.aggregation import case_pack, case_unpack, sscc_new
 from traceability.ingest import statements_ingest
 from traceability.keys import custodial_key_for, custodial_sign, key_revoke
 from traceability.models import Case, EpcisEvent, Pack, RecallResponse, Shipment
+from traceability.rebuild import differences
 from traceability.recalls import recall_acknowledge, recall_issue
-from traceability.shipping import shipment_create, shipment_receive
+from traceability.shipping import packs_decommission, shipment_create, shipment_receive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 WAIT = 60  # seconds before a test that should not hang says it did
@@ -338,3 +339,155 @@ def test_the_same_epcis_document_captured_twice_at_once_is_stored_once_and_both_
     assert duplicates == [0, 2]
     assert Shipment.objects.count() == 1
     assert EpcisEvent.objects.filter(event_id__in=[shipping, inspecting]).count() == 2
+
+
+# -- 7. the same goods, two ways ------------------------------------------------------
+# Either request may reach the ledger first; the other then waits for the goods'
+# locks, reads them as the first left them, and is told why it cannot go on.
+
+
+def race(requests: dict, first: str) -> tuple[Request, Request]:
+    """Race two named requests, `first` to the ledger first: (first, second)."""
+    (second,) = requests.keys() - {first}
+    return raced(requests[first], requests[second])
+
+
+def pack_name(pack) -> str:
+    return f"pack {pack.gtin}/{pack.serial}"
+
+
+@pytest.mark.parametrize("first", ["pack", "ship"])
+def test_packing_a_pack_into_a_case_while_it_is_shipped_one_wins_the_other_is_told(
+    on_postgres, batch, manufacturer, distributor, first
+):
+    pack = batch.packs.order_by("pk").first()
+    sscc = sscc_new(manufacturer)
+    winner, loser = race(
+        {
+            "pack": lambda: case_pack(holder=manufacturer, sscc=sscc, sgtins=sgtins([pack])),
+            "ship": lambda: shipment_create(
+                sender=manufacturer, receiver=distributor, sgtins=sgtins([pack])
+            ),
+        },
+        first,
+    )
+    assert winner.outcome == "done"
+    assert (
+        loser.outcome
+        == {
+            "pack": f"CustodyRefused: {pack_name(pack)} is packed in case {sscc}: move the case",
+            "ship": f"CustodyRefused: {pack_name(pack)} is already in transit",
+        }[first]
+    )
+    pack.refresh_from_db()
+    assert (pack.case is not None, pack.shipment is not None) == (first == "pack", first == "ship")
+    assert differences() == []
+
+
+@pytest.mark.parametrize("first", ["unpack", "ship"])
+def test_unpacking_a_case_while_it_is_shipped_one_wins_the_other_is_told(
+    on_postgres, batch, manufacturer, distributor, first
+):
+    packs = list(batch.packs.order_by("pk")[:3])
+    case = case_pack(holder=manufacturer, sscc=sscc_new(manufacturer), sgtins=sgtins(packs))
+    winner, loser = race(
+        {
+            "unpack": lambda: case_unpack(holder=manufacturer, sscc=case.sscc),
+            "ship": lambda: shipment_create(
+                sender=manufacturer, receiver=distributor, ssccs=[case.sscc]
+            ),
+        },
+        first,
+    )
+    assert winner.outcome == "done"
+    assert (
+        loser.outcome
+        == {
+            "unpack": f"CustodyRefused: case {case.sscc} is empty",
+            "ship": f"CustodyRefused: case {case.sscc} is in transit",
+        }[first]
+    )
+    packed = Pack.objects.filter(case=case)
+    assert packed.count() == (3 if first == "ship" else 0)
+    assert packed.filter(shipment__isnull=False).count() == packed.count()
+    assert differences() == []
+
+
+@pytest.mark.parametrize("first", ["dispense", "ship"])
+def test_dispensing_a_pack_while_it_is_shipped_one_wins_the_other_is_told(
+    on_postgres, batch, manufacturer, distributor, pharmacy, first
+):
+    pack = batch.packs.order_by("pk").first()
+    delivery = shipment_create(sender=manufacturer, receiver=pharmacy, sgtins=sgtins([pack]))
+    shipment_receive(receiver=pharmacy, shipment=delivery)
+    winner, loser = race(
+        {
+            "dispense": lambda: packs_decommission(
+                holder=pharmacy, status=Pack.Status.SUPPLIED, sgtins=sgtins([pack])
+            ),
+            "ship": lambda: shipment_create(
+                sender=pharmacy, receiver=distributor, sgtins=sgtins([pack])
+            ),
+        },
+        first,
+    )
+    assert winner.outcome == "done"
+    assert (
+        loser.outcome
+        == {
+            "dispense": f"CustodyRefused: {pack_name(pack)} is supplied and can no longer move",
+            "ship": f"CustodyRefused: {pack_name(pack)} is already in transit",
+        }[first]
+    )
+    pack.refresh_from_db()
+    assert pack.status == (Pack.Status.SUPPLIED if first == "dispense" else Pack.Status.ACTIVE)
+    assert Shipment.objects.filter(sender=pharmacy).count() == (first == "ship")
+    assert differences() == []
+
+
+def test_a_pack_shipped_on_its_own_while_its_case_is_shipped_is_refused(
+    on_postgres, batch, manufacturer, distributor, pharmacy
+):
+    """The loose pack waits for the case's shipment to let go of it, then finds it
+    gone. (Sent first, it is refused at once: it is packed in the case.)"""
+    packs = list(batch.packs.order_by("pk")[:3])
+    case = case_pack(holder=manufacturer, sscc=sscc_new(manufacturer), sgtins=sgtins(packs))
+    whole, loose = raced(
+        lambda: shipment_create(sender=manufacturer, receiver=distributor, ssccs=[case.sscc]),
+        lambda: shipment_create(sender=manufacturer, receiver=pharmacy, sgtins=sgtins(packs[1:2])),
+    )
+    assert (whole.outcome, loose.outcome) == (
+        "done",
+        f"CustodyRefused: {pack_name(packs[1])} is already in transit",
+    )
+    assert list(Shipment.objects.values_list("receiver", "pack_count")) == [(distributor.pk, 3)]
+    assert differences() == []
+
+
+@pytest.mark.parametrize("first", ["web", "api"])
+def test_two_lot_shipments_that_together_exceed_the_holding_one_ships_the_other_is_told(
+    on_postgres, bulk_lot, manufacturer, distributor, pharmacy, first
+):
+    lot = (bulk_lot.product.gtin, bulk_lot.lot)
+    winner, loser = race(
+        {
+            "web": lambda: shipment_create(sender=manufacturer, receiver=pharmacy, lots={lot: 60}),
+            "api": ingest(
+                manufacturer, shipped(manufacturer, distributor, uuid.uuid4(), lots={lot: 50})
+            ),
+        },
+        first,
+    )
+    assert winner.outcome == "done"
+    left = 100 - (60 if first == "web" else 50)
+    refused = f"Acme Pharma has only {left} of lot BULK7 on hand"
+    assert (
+        loser.outcome
+        == {
+            "web": f"StatementRejected: statement[0]: {refused}",
+            "api": f"CustodyRefused: {refused}",
+        }[first]
+    )
+    assert on_hand(bulk_lot, manufacturer) == left
+    assert sum(Shipment.objects.values_list("lines__quantity", flat=True)) == 100 - left
+    assert differences() == []
