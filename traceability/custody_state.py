@@ -192,8 +192,8 @@ def _read_cases(state: State, ssccs: set[str], lock: bool) -> None:
         state.cases[case.sscc] = case
         if case.parent_id is not None:
             state.inner_cases.setdefault(case.parent_id, []).append(case)
-    packed = Pack.objects.filter(case__in=every).order_by("pk")
-    for pack in packed.select_for_update() if lock else packed:
+    # Read, not locked: _read_packs locks them with the packs named by serial.
+    for pack in Pack.objects.filter(case__in=every).order_by("pk"):
         state.packs[(pack.gtin, pack.serial)] = pack
         state.case_packs.setdefault(pack.case_id, []).append(pack)
 
@@ -242,7 +242,25 @@ def _packs_by_arrays(sgtins: set[tuple[str, str]], lock: bool) -> list[Pack]:
 
 def _read_packs(state: State, sgtins: set[tuple[str, str]], lock: bool) -> None:
     wanted = sgtins - state.packs.keys()
-    state.packs.update(packs_by_sgtin(wanted, lock=lock))
+    if lock and state.case_packs:
+        _lock_packs_at_once(state, wanted)
+    else:
+        state.packs.update(packs_by_sgtin(wanted, lock=lock))
+
+
+def _lock_packs_at_once(state: State, wanted: set[tuple[str, str]]) -> None:
+    """Lock the packs in the named cases and the packs named by serial in one
+    query, by id, and read them again as locked. Locked in two steps, two
+    requests each naming a case and a pack inside the other's case deadlocked."""
+    named = packs_by_sgtin(wanted)  # for their ids
+    ids = {p.pk for packs in state.case_packs.values() for p in packs}
+    ids |= {p.pk for p in named.values()}
+    case_ids = {case.pk for case in state.cases.values()}
+    state.case_packs.clear()
+    for pack in Pack.objects.filter(pk__in=ids).order_by("pk").select_for_update():
+        state.packs[(pack.gtin, pack.serial)] = pack
+        if pack.case_id in case_ids:  # as locked: it may have left its case meanwhile
+            state.case_packs.setdefault(pack.case_id, []).append(pack)
 
 
 def _read_lots(state: State, lots: set[tuple[str, str]], holder_ids: set[int], lock: bool):

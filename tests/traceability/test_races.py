@@ -23,7 +23,7 @@ from ledger import storage
 from tests.epcis.conftest import capture, document, object_event, pack_uri, to
 from tests.factories import on_hand
 from tests.web.helpers import bearer
-from traceability import epcis_shapes, statement_log
+from traceability import custody_state, epcis_shapes, statement_log
 from traceability.aggregation import case_pack, case_unpack, sscc_new
 from traceability.ingest import statements_ingest
 from traceability.keys import custodial_key_for, custodial_sign, key_revoke
@@ -490,4 +490,42 @@ def test_two_lot_shipments_that_together_exceed_the_holding_one_ships_the_other_
     )
     assert on_hand(bulk_lot, manufacturer) == left
     assert sum(Shipment.objects.values_list("lines__quantity", flat=True)) == 100 - left
+    assert differences() == []
+
+
+def test_two_requests_each_naming_a_case_and_a_pack_in_the_others_case_queue(
+    on_postgres, batch, manufacturer, monkeypatch
+):
+    """Each has locked its own case when both go on to the packs. Were the packs
+    in its case locked before the one it names in the other's case, each would
+    hold a pack the other waits for: PostgreSQL would kill one (a 500)."""
+    packs = list(batch.packs.order_by("pk")[:4])
+    ours = case_pack(holder=manufacturer, sscc=sscc_new(manufacturer), sgtins=sgtins(packs[:2]))
+    theirs = case_pack(holder=manufacturer, sscc=sscc_new(manufacturer), sgtins=sgtins(packs[2:]))
+    cases_locked = threading.Barrier(2, timeout=WAIT)
+    read_packs = custody_state._read_packs
+
+    def once_both_hold_their_cases(state, named, lock):
+        if lock:
+            cases_locked.wait()
+        read_packs(state, named, lock)
+
+    monkeypatch.setattr(custody_state, "_read_packs", once_both_hold_their_cases)
+
+    def destroy(case, pack):
+        return lambda: packs_decommission(
+            holder=manufacturer,
+            status=Pack.Status.DESTROYED,
+            ssccs=[case.sscc],
+            sgtins=sgtins([pack]),
+        )
+
+    a = Request(destroy(ours, packs[2]), "a")
+    b = Request(destroy(theirs, packs[0]), "b")
+    a.finished()
+    b.finished()
+    winner, loser = sorted([a, b], key=lambda r: r.outcome != "done")
+    assert winner.outcome == "done"
+    lost = packs[0] if winner is a else packs[2]
+    assert loser.outcome == f"CustodyRefused: {pack_name(lost)} is destroyed and can no longer move"
     assert differences() == []
