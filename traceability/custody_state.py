@@ -179,15 +179,7 @@ class State:
 
 
 def _read_cases(state: State, ssccs: set[str], lock: bool) -> None:
-    cases = Case.objects.filter(sscc__in=ssccs)
-    level = list(cases.select_for_update().order_by("pk") if lock else cases)
-    every = list(level)
-    for _ in range(NESTING_DEPTH):
-        if not level:
-            break
-        inner = Case.objects.filter(parent__in=level).order_by("pk")
-        level = list(inner.select_for_update() if lock else inner)
-        every += level
+    every = _case_trees_locked(ssccs) if lock else _case_trees(ssccs)
     for case in every:
         state.cases[case.sscc] = case
         if case.parent_id is not None:
@@ -196,6 +188,33 @@ def _read_cases(state: State, ssccs: set[str], lock: bool) -> None:
     for pack in Pack.objects.filter(case__in=every).order_by("pk"):
         state.packs[(pack.gtin, pack.serial)] = pack
         state.case_packs.setdefault(pack.case_id, []).append(pack)
+
+
+def _case_trees(ssccs: set[str]) -> list[Case]:
+    """The cases named and every case inside them, level by level."""
+    level = list(Case.objects.filter(sscc__in=ssccs).order_by("pk"))
+    every = list(level)
+    for _ in range(NESTING_DEPTH):
+        if not level:
+            break
+        level = list(Case.objects.filter(parent__in=level).order_by("pk"))
+        every += level
+    return every
+
+
+def _case_trees_locked(ssccs: set[str]) -> list[Case]:
+    """_case_trees, every case locked in one id order. Locked level by level, two
+    requests each naming a case on the other's pallet deadlocked. What a case
+    holds changes only under its lock, so once all are locked the trees are
+    read again: a case put in meanwhile is locked too."""
+    locked: set[int] = set()
+    while True:
+        every = _case_trees(ssccs)
+        new = sorted({case.pk for case in every} - locked)
+        if not new:
+            return every
+        list(Case.objects.filter(pk__in=new).order_by("pk").select_for_update().values("pk"))
+        locked.update(new)
 
 
 def packs_by_sgtin(sgtins, *, lock: bool = False) -> dict[tuple[str, str], Pack]:

@@ -9,6 +9,7 @@ one asserted. They skip on SQLite, which runs one writer at a time.
 
 import base64
 import contextlib
+import functools
 import json
 import threading
 import time
@@ -528,4 +529,42 @@ def test_two_requests_each_naming_a_case_and_a_pack_in_the_others_case_queue(
     assert winner.outcome == "done"
     lost = packs[0] if winner is a else packs[2]
     assert loser.outcome == f"CustodyRefused: {pack_name(lost)} is destroyed and can no longer move"
+    assert differences() == []
+
+
+@contextlib.contextmanager
+def case_held(case: Case):
+    """Another connection holds a case's row, as a request moving it would."""
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        other.execute("SELECT 1 FROM traceability_case WHERE id = %s FOR UPDATE", [case.pk])
+        yield
+
+
+def test_two_requests_each_naming_a_case_on_the_others_pallet_queue(
+    on_postgres, batch, manufacturer
+):
+    """A names pallet P1 and case C2, which is on pallet P3; B names P3 and case C4,
+    which is on P1. Locked level by level, A held C2 and waited for C4 while B held
+    C4 and waited for C2: PostgreSQL killed one (a 500)."""
+    packs = sgtins(batch.packs.order_by("pk")[:4])
+    new_case = functools.partial(case_pack, holder=manufacturer)
+    c2 = new_case(sscc=sscc_new(manufacturer), sgtins=packs[:2])
+    c4 = new_case(sscc=sscc_new(manufacturer), sgtins=packs[2:])
+    p1 = new_case(sscc=sscc_new(manufacturer), ssccs=[c4.sscc])
+    p3 = new_case(sscc=sscc_new(manufacturer), ssccs=[c2.sscc])
+
+    def destroy(*cases):
+        return lambda: packs_decommission(
+            holder=manufacturer, status=Pack.Status.DESTROYED, ssccs=[c.sscc for c in cases]
+        )
+
+    with case_held(p3):  # B takes C4 (the lower id), then waits here for P3
+        b = Request(destroy(p3, c4), "b")
+        waiting_for_locks(1)
+        a = Request(destroy(p1, c2), "a")  # A takes C2 and P1, then needs C4
+        waiting_for_locks(2)
+    # B holds the lowest id A needs, so B goes first and destroys all four packs.
+    assert b.finished() == "done"
+    assert a.finished().startswith("CustodyRefused: case ")
+    assert a.outcome.endswith("which is destroyed")
     assert differences() == []
