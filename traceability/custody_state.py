@@ -347,13 +347,11 @@ def read_state(events: Sequence[tuple[SignedStatement, Named | None]], *, lock: 
 def _read_shipments(state: State, events, lock: bool) -> None:
     """The shipments that events ship or receive; locked first of all, as the web's
     receipt locks its shipment before it reads the goods."""
-    ids = set()
-    for signed, _ in events:
-        if signed.kind in SHIPPING_KINDS | {"receive"}:
-            try:
-                ids.add(shipment_id(signed.body))
-            except Refused:
-                continue
+    ids = {
+        _shipment_id_or_none(signed)
+        for signed, _ in events
+        if signed.kind in SHIPPING_KINDS | {"receive"}
+    } - {None}
     shipments = Shipment.objects.filter(public_id__any_of=ids).select_related("sender", "receiver")
     if lock:
         shipments = shipments.select_for_update(of=("self",)).order_by("pk")

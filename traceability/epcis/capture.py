@@ -290,12 +290,10 @@ def _run_append(org: Organisation, run: list[CustodyEvent], sign, products: dict
         raise CaptureRefused(exc.reason, event.index, event.event_id) from None
     try:
         keys = signatures.keys()  # nothing is written before every signer is checked
+        # Reusing what the rules read; the append checks keys and names again
+        # under the ledger lock, and refuses the same way.
+        statements_append(signed, keys=keys, checked=checked)
     except StatementRejected as exc:
-        event = run[exc.position]
-        raise CaptureRefused(exc.reason, event.index, event.event_id) from None
-    try:
-        statements_append(signed, keys=keys, checked=checked)  # reusing what the rules read
-    except StatementRejected as exc:  # what is checked again under the ledger lock
         event = run[exc.position]
         raise CaptureRefused(exc.reason, event.index, event.event_id) from None
 
