@@ -87,5 +87,7 @@ def case_unpack(
     if sgtins is None and ssccs is None:
         sgtins = list(case.packs.order_by("pk").values_list("gtin", "serial"))
         ssccs = list(case.cases.order_by("pk").values_list("sscc", flat=True))
+        if not sgtins and not ssccs:
+            raise CustodyRefused(f"case {sscc} is empty: there is nothing to unpack")
     _aggregate(holder, "unpack", sscc, sgtins or (), ssccs or ())
     return Case.objects.get(sscc=sscc)

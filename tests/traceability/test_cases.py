@@ -87,6 +87,15 @@ def test_unpacking_with_nothing_named_empties_the_case(batch, manufacturer, dist
     )
 
 
+def test_unpacking_an_empty_case_says_it_is_empty(batch, manufacturer):
+    case = packed(manufacturer, first_packs(batch, 2))
+    case_unpack(holder=manufacturer, sscc=case.sscc)
+    refused(
+        f"case {case.sscc} is empty: there is nothing to unpack",
+        lambda: case_unpack(holder=manufacturer, sscc=case.sscc),
+    )
+
+
 def test_pharmacy_dispenses_a_pack_straight_out_of_a_received_case(
     batch, manufacturer, pharmacy, distributor
 ):
